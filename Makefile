@@ -1,0 +1,41 @@
+# krakenwire: `make demo` and `make test` are all a fresh machine needs (Python 3.11+, pip).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml)
+STAMP  := $(VENV)/.stamp-install
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml $(PLUGIN_DIRS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install krakenwire, its plugins and dev tools (idempotent)
+
+test: install ## run the whole test suite (loopback only)
+	$(BIN)/python -m pytest -q
+
+lint: install ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check src tests plugins bench
+	$(BIN)/ruff format --check src tests plugins bench
+	$(BIN)/mypy src
+
+fmt: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests plugins bench
+	$(BIN)/ruff format src tests plugins bench
+
+sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
+	$(BIN)/krakenwire sim
+
+demo: install ## start the simulator, place and cancel orders, print a latency table
+	$(BIN)/krakenwire demo
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

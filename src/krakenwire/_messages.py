@@ -1,0 +1,197 @@
+"""msgspec Structs for every frame krakenwire sends or receives, and the shared codecs.
+
+Requests are tagged on ``method`` so they encode as Kraken's envelope
+``{"method": ..., "params": {...}, "req_id": N}``. Every inbound frame decodes into one flat
+:class:`Reply`; its ``result``/``data`` stay :class:`msgspec.Raw` until we know the method, so a
+frame costs one pass of the C decoder. Params structs hide the token from ``repr``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "BatchCancel", "BatchCancelParams", "BatchCancelWire", "CancelAfterParams", "CancelAfterWire",
+    "CancelAll", "CancelAllOrdersAfter", "CancelOrder", "CancelOrderParams", "CancelOrderWire",
+    "Ping", "Reply", "Request", "StatusData", "Subscribe", "SubscribeParams", "SubscribeWire",
+    "TokenParams", "Unsubscribe", "ENCODER", "REPLY_DECODER", "DATA_DECODER",
+]
+
+_REDACTED = "<redacted>"
+
+
+class _Secretive(msgspec.Struct, omit_defaults=True):
+    """Params base: ``repr`` shows every field but ``token``."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={_REDACTED if name == 'token' else repr(getattr(self, name))}"
+            for name in self.__struct_fields__
+        )
+        return f"{type(self).__name__}({fields})"
+
+    __str__ = __repr__
+
+
+class BatchCancelParams(_Secretive):
+    """`batch_cancel` params (docs.kraken.com .../spot-websocket-v2/batch_cancel)."""
+
+    orders: list[str]
+    token: str
+    cl_ord_id: list[str] | None = None
+
+
+class BatchCancelUnifiedParams(_Secretive):
+    """Unified-WS `batch_cancel` params: ``asset_class``, orders + cl_ord_id (2..50 total)."""
+
+    orders: list[str]
+    token: str
+    asset_class: str = "spot"
+    cl_ord_id: list[str] | None = None
+
+
+class CancelOrderParams(_Secretive):
+    """`cancel_order` params: one kind of id per request; one reply per order."""
+
+    token: str
+    order_id: list[str] | None = None
+    cl_ord_id: list[str] | None = None
+    order_userref: list[int] | None = None
+
+
+class TokenParams(_Secretive):
+    """Params of methods that take only the token (`cancel_all`)."""
+
+    token: str
+
+
+class CancelAfterParams(_Secretive):
+    """`cancel_all_orders_after` params: seconds, 0 disarms, < 86400."""
+
+    timeout: int
+    token: str
+
+
+class SubscribeParams(_Secretive):
+    """`subscribe`/`unsubscribe` params for the `executions` channel."""
+
+    channel: str
+    token: str
+    snap_orders: bool | None = None
+    snap_trades: bool | None = None
+    order_status: bool | None = None
+    ratecounter: bool | None = None
+
+
+class _Req(msgspec.Struct, tag_field="method", omit_defaults=True):
+    pass
+
+
+class BatchCancel(_Req, tag="batch_cancel"):
+    params: BatchCancelParams | BatchCancelUnifiedParams
+    req_id: int
+
+
+class CancelOrder(_Req, tag="cancel_order"):
+    params: CancelOrderParams
+    req_id: int
+
+
+class CancelAll(_Req, tag="cancel_all"):
+    params: TokenParams
+    req_id: int
+
+
+class CancelAllOrdersAfter(_Req, tag="cancel_all_orders_after"):
+    params: CancelAfterParams
+    req_id: int
+
+
+class Ping(_Req, tag="ping"):
+    req_id: int
+
+
+class Subscribe(_Req, tag="subscribe"):
+    params: SubscribeParams
+    req_id: int
+
+
+class Unsubscribe(_Req, tag="unsubscribe"):
+    params: SubscribeParams
+    req_id: int
+
+
+Request = BatchCancel | CancelOrder | CancelAll | CancelAllOrdersAfter | Ping | Subscribe | Unsubscribe
+
+
+class Reply(msgspec.Struct):
+    """One flat shape for every inbound frame: method replies and channel messages alike."""
+
+    method: str = ""
+    channel: str = ""
+    type: str = ""
+    req_id: int | None = None
+    success: bool | None = None
+    error: str | None = None
+    # msgspec cannot put Raw in a union with None; an empty Raw (falsy) means "absent".
+    result: msgspec.Raw = msgspec.Raw(b"")
+    data: msgspec.Raw = msgspec.Raw(b"")
+    sequence: int | None = None
+    time_in: str = ""
+    time_out: str = ""
+
+
+class BatchCancelWire(msgspec.Struct):
+    """`result` of batch_cancel and cancel_all: ``{count, warnings?}``."""
+
+    count: int
+    warnings: list[str] = []
+
+
+class CancelOrderWire(msgspec.Struct):
+    """`result` of one cancel_order reply: ``{order_id, cl_ord_id?, warnings?}``."""
+
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    warnings: list[str] = []
+
+
+class CancelAfterWire(msgspec.Struct):
+    """`result` of cancel_all_orders_after (camelCase keys, per Kraken's docs)."""
+
+    currentTime: str = ""  # noqa: N815 - Kraken's key
+    triggerTime: str = ""  # noqa: N815 - Kraken's key
+    warnings: list[str] = []
+
+
+class SubscribeWire(msgspec.Struct):
+    """`result` of a subscribe ack."""
+
+    channel: str = ""
+    maxratecount: int | None = None
+    snap_orders: bool | None = None
+    snap_trades: bool | None = None
+    warnings: list[str] = []
+
+
+class StatusData(msgspec.Struct):
+    """One element of a `status` frame's ``data``; ``connection_id`` may exceed 2**63."""
+
+    system: str = ""
+    version: str = ""
+    api_version: str = ""
+    connection_id: int | None = None
+
+
+ENCODER = msgspec.json.Encoder(decimal_format="number")
+REPLY_DECODER = msgspec.json.Decoder(Reply)
+# Channel data (executions) keeps prices and quantities exact.
+DATA_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(float_hook=Decimal)
+BATCH_CANCEL_DECODER = msgspec.json.Decoder(BatchCancelWire)
+CANCEL_ORDER_DECODER = msgspec.json.Decoder(CancelOrderWire)
+CANCEL_AFTER_DECODER = msgspec.json.Decoder(CancelAfterWire)
+SUBSCRIBE_DECODER = msgspec.json.Decoder(SubscribeWire)
+STATUS_DECODER = msgspec.json.Decoder(list[StatusData])

@@ -1,0 +1,162 @@
+"""Typed results of client calls. Timestamps are kept as Kraken's text and parsed on access.
+
+Parsing two timestamps costs more than the rest of resolving a reply, and most callers never
+read them, so ``time_in``/``time_out`` are properties over the raw strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from ._timefmt import parse_timestamp
+from .errors import KrakenwireError
+
+__all__ = ["BatchCancelResult", "CancelAfterResult", "CancelAllResult", "CancelOrderReply",
+           "CancelOrderResult", "CancelOrdersResult", "ChunkOutcome", "PongResult"]
+
+
+class _Timed(msgspec.Struct, kw_only=True):
+    req_id: int
+    latency_ns: int = 0
+    time_in_raw: str = ""
+    time_out_raw: str = ""
+
+    @property
+    def time_in(self) -> datetime | None:
+        """When Kraken received the request (UTC), or ``None`` if the reply had no time_in."""
+        return parse_timestamp(self.time_in_raw) if self.time_in_raw else None
+
+    @property
+    def time_out(self) -> datetime | None:
+        """When Kraken sent the reply (UTC), or ``None`` if the reply had no time_out."""
+        return parse_timestamp(self.time_out_raw) if self.time_out_raw else None
+
+
+class BatchCancelResult(_Timed, kw_only=True):
+    """A successful batch_cancel. ``count`` is Kraken's number cancelled; it is not per-id:
+    ``count < len(orders) + len(cl_ord_id)`` means some were not open (see ``warnings``)."""
+
+    count: int
+    warnings: list[str] = []
+    orders: list[str] = []
+    cl_ord_id: list[str] = []
+
+
+class CancelAllResult(_Timed, kw_only=True):
+    """A successful cancel_all: ``count`` orders were cancelled."""
+
+    count: int
+    warnings: list[str] = []
+
+
+class CancelOrderReply(msgspec.Struct):
+    """One of the N replies to a cancel_order: a cancelled order, or Kraken's error string."""
+
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    error: str | None = None
+    warnings: list[str] = []
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class CancelOrderResult(_Timed, kw_only=True):
+    """All replies to one cancel_order (Kraken sends one per order, same req_id).
+
+    ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed.
+    """
+
+    replies: list[CancelOrderReply] = []
+
+    @property
+    def ok(self) -> bool:
+        return all(r.error is None for r in self.replies)
+
+    @property
+    def cancelled(self) -> list[str]:
+        return [r.order_id for r in self.replies if r.error is None]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.replies if r.error is not None]
+
+
+class CancelAfterResult(_Timed, kw_only=True):
+    """cancel_all_orders_after: ``trigger_time`` is ``None`` when the switch is disarmed."""
+
+    current_time_raw: str = ""
+    trigger_time_raw: str = ""
+    warnings: list[str] = []
+
+    @property
+    def current_time(self) -> datetime | None:
+        return parse_timestamp(self.current_time_raw) if self.current_time_raw else None
+
+    @property
+    def trigger_time(self) -> datetime | None:
+        raw = self.trigger_time_raw
+        return parse_timestamp(raw) if raw and raw != "0" else None
+
+
+class PongResult(_Timed, kw_only=True):
+    """The reply to an application-level ping."""
+
+
+class ChunkOutcome(msgspec.Struct):
+    """One wire request of a :meth:`Client.cancel_orders`: its ids and result or error."""
+
+    ids: list[str]
+    result: BatchCancelResult | CancelOrderResult | None = None
+    error: KrakenwireError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def outcome(self) -> str:
+        """``"ok"``, ``"rejected"`` (Kraken said no: nothing cancelled) or ``"unknown"``."""
+        if self.error is None:
+            return "ok"
+        return getattr(self.error, "outcome", "rejected")
+
+
+class CancelOrdersResult(msgspec.Struct):
+    """Aggregate of :meth:`Client.cancel_orders`: one :class:`ChunkOutcome` per wire request."""
+
+    chunks: list[ChunkOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.error is None for c in self.chunks)
+
+    @property
+    def count(self) -> int:
+        """Orders Kraken reported cancelled, summed over the chunks that succeeded."""
+        n = 0
+        for c in self.chunks:
+            r = c.result
+            if isinstance(r, BatchCancelResult):
+                n += r.count
+            elif isinstance(r, CancelOrderResult):
+                n += len(r.cancelled)
+        return n
+
+    @property
+    def rejected_ids(self) -> list[str]:
+        """Ids whose request Kraken rejected (``success:false``): not cancelled by it."""
+        return [i for c in self.chunks if c.outcome == "rejected" for i in c.ids]
+
+    @property
+    def unknown_ids(self) -> list[str]:
+        """Ids whose request timed out or lost its connection: fate unknown, reconcile."""
+        return [i for c in self.chunks if c.outcome == "unknown" for i in c.ids]
+
+    @property
+    def latency_ns(self) -> int:
+        """The slowest chunk's round trip."""
+        return max((c.result.latency_ns for c in self.chunks if c.result is not None), default=0)
