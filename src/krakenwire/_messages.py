@@ -42,15 +42,8 @@ class BatchCancelParams(_Secretive):
     orders: list[str]
     token: str
     cl_ord_id: list[str] | None = None
-
-
-class BatchCancelUnifiedParams(_Secretive):
-    """Unified-WS `batch_cancel` params: ``asset_class``, orders + cl_ord_id (2..50 total)."""
-
-    orders: list[str]
-    token: str
-    asset_class: str = "spot"
-    cl_ord_id: list[str] | None = None
+    # Unified WS only (docs.kraken.com/exchange/api-reference/unified-ws/batch_cancel).
+    asset_class: str | None = None
 
 
 class CancelOrderParams(_Secretive):
@@ -91,7 +84,7 @@ class _Req(msgspec.Struct, tag_field="method", omit_defaults=True):
 
 
 class BatchCancel(_Req, tag="batch_cancel"):
-    params: BatchCancelParams | BatchCancelUnifiedParams
+    params: BatchCancelParams
     req_id: int
 
 

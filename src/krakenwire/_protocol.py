@@ -86,14 +86,15 @@ class ChannelMessage:
 class Unmatched:
     """A method reply whose ``req_id`` matches no pending request (late, duplicate, foreign)."""
 
-    __slots__ = ("reply", "raw")
+    __slots__ = ("method", "req_id", "raw")
 
-    def __init__(self, reply: m.Reply, raw: bytes) -> None:
-        self.reply = reply
+    def __init__(self, method: str, req_id: int | None, raw: bytes) -> None:
+        self.method = method
+        self.req_id = req_id
         self.raw = raw
 
     def __repr__(self) -> str:
-        return f"Unmatched(method={self.reply.method!r}, req_id={self.reply.req_id!r})"
+        return f"Unmatched(method={self.method!r}, req_id={self.req_id!r})"
 
 
 class Session:
@@ -151,11 +152,7 @@ class Session:
         cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id else None
         check_batch_size(len(ids) + (len(cids) if cids else 0))
         rid = self._new_id()
-        params: m.BatchCancelParams | m.BatchCancelUnifiedParams
-        if unified:
-            params = m.BatchCancelUnifiedParams(ids, self.token, "spot", cids)
-        else:
-            params = m.BatchCancelParams(ids, self.token, cids)
+        params = m.BatchCancelParams(ids, self.token, cids, "spot" if unified else None)
         req = m.BatchCancel(params, rid)
         return self._register(Pending(rid, "batch_cancel", ids, 1, cids, req)), _encode(req)
 
@@ -252,7 +249,7 @@ class Session:
             p = self.pending.get(r.req_id) if r.req_id is not None else None
             if p is None or not _method_matches(p.method, r.method):
                 self.unmatched += 1
-                return Unmatched(r, bytes(payload))
+                return Unmatched(r.method, r.req_id, bytes(payload))
             try:
                 return self._settle(p, r, now_ns)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
