@@ -1,0 +1,199 @@
+"""The ``krakenwire`` command line: sim, cancel, demo (and ``python -m krakenwire``).
+
+``cancel`` writes only JSON to stdout, one line per reply, and exits 0 when every reply
+succeeded, 1 when Kraken rejected something, 2 on bad input (nothing sent), 3 when the outcome
+is unknown or the connection failed. Diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from . import __version__
+from ._results import BatchCancelResult, CancelOrderResult, CancelOrdersResult
+from .errors import (
+    AuthError,
+    ConnectionClosed,
+    KrakenAPIError,
+    KrakenwireError,
+    RequestTimeout,
+    ValidationError,
+)
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+_enc = msgspec.json.Encoder()
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(_enc.encode(obj).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _result_line(r: BatchCancelResult, method: str = "batch_cancel") -> dict[str, Any]:
+    out: dict[str, Any] = {"method": method, "req_id": r.req_id, "success": True,
+                           "count": r.count, "orders": r.orders}
+    if r.cl_ord_id:
+        out["cl_ord_id"] = r.cl_ord_id
+    if r.warnings:
+        out["warnings"] = r.warnings
+    out.update(time_in=r.time_in_raw, time_out=r.time_out_raw, latency_us=r.latency_ns / 1000)
+    return out
+
+
+def _cancel_order_lines(r: CancelOrderResult) -> int:
+    code = EXIT_OK
+    for rep in r.replies:
+        line: dict[str, Any] = {"method": "cancel_order", "req_id": r.req_id,
+                                "success": rep.error is None}
+        if rep.error is None:
+            line["order_id"] = rep.order_id
+            if rep.cl_ord_id:
+                line["cl_ord_id"] = rep.cl_ord_id
+        else:
+            line["error"] = rep.error
+            code = EXIT_REJECTED
+        _emit(line)
+    return code
+
+
+def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> int:
+    if isinstance(exc, KrakenAPIError):
+        _emit({"method": exc.method or method, "req_id": exc.req_id, "success": False,
+               "error": exc.error, "ids": list(ids)})
+        return EXIT_REJECTED
+    if isinstance(exc, RequestTimeout | ConnectionClosed):
+        _emit({"method": method, "req_id": getattr(exc, "req_id", None), "success": None,
+               "outcome": "unknown", "error": str(exc), "ids": list(getattr(exc, "ids", ids))})
+        return EXIT_UNKNOWN
+    _emit({"method": method, "success": False, "error": str(exc), "ids": list(ids)})
+    return EXIT_REJECTED
+
+
+async def _cancel(args: argparse.Namespace) -> int:
+    from .client import check_url, connect
+
+    orders: list[str] = args.order_ids
+    cl: list[str] = args.cl_ord_id or []
+    total = len(orders) + len(cl)
+    # Check everything we can before connecting: nothing is sent on bad input.
+    check_url(args.url)
+    if cl and total > 50:
+        raise ValidationError(f"--cl-ord-id with more than 50 ids in total ({total}) is not "
+                              "supported: split the call", field="cl_ord_id", value=total)
+    from ._protocol import Session
+
+    probe = Session("x")
+    if total == 1:
+        probe.cancel_order(orders or None, cl or None)
+    elif total <= 50:
+        probe.batch_cancel(orders, cl or None)
+    else:
+        from ._validate import check_order_ids
+
+        check_order_ids(orders)
+    token = args.token or os.environ.get("KRAKEN_WS_TOKEN")
+    if not token:
+        raise ValidationError("no token: pass --token or set KRAKEN_WS_TOKEN", field="token")
+    async with await connect(args.url, token=token, timeout=args.timeout) as client:
+        if total == 1:
+            try:
+                r1 = await client.cancel_order(orders or None, cl_ord_id=cl or None)
+            except KrakenwireError as exc:
+                return _error_line(exc, "cancel_order", orders + cl)
+            return _cancel_order_lines(r1)
+        if total <= 50:
+            try:
+                r = await client.batch_cancel(orders, cl or None)
+            except KrakenwireError as exc:
+                return _error_line(exc, "batch_cancel", orders + cl)
+            _emit(_result_line(r))
+            return EXIT_OK
+        many: CancelOrdersResult = await client.cancel_orders(orders)
+        code = EXIT_OK
+        for ch in many.chunks:
+            if ch.result is not None and isinstance(ch.result, BatchCancelResult):
+                _emit(_result_line(ch.result))
+            elif ch.error is not None:
+                code = max(code, _error_line(ch.error, "batch_cancel", ch.ids))
+        return code
+
+
+def _run(coro: Any) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        return asyncio.run(coro)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="krakenwire", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"krakenwire {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    from .sim import _cli as sim_cli
+
+    sp = sub.add_parser("sim", help="run the Kraken simulator on loopback; prints its URL")
+    sim_cli.add_arguments(sp)
+
+    cp = sub.add_parser("cancel", help="cancel orders (one JSON line per reply on stdout)")
+    cp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
+    cp.add_argument("--token", help="WebSocket token (else $KRAKEN_WS_TOKEN)")
+    cp.add_argument("--cl-ord-id", action="append", metavar="ID", help="repeatable")
+    cp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    cp.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
+
+    dp = sub.add_parser("demo", help="simulator + place + cancel, with a latency table")
+    dp.add_argument("--orders", type=int, default=200, help="orders placed per round")
+    dp.add_argument("--rounds", type=int, default=10)
+    dp.add_argument("--samples", type=int, default=1000, help="10-id batch_cancel samples")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.command == "sim":
+        from .sim import _cli as sim_cli
+
+        code: int = _run(sim_cli.run(args))
+        return code
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        code = _run(run_demo(args.orders, args.rounds, args.samples))
+        return code
+    if args.command == "cancel":
+        if not args.order_ids and not args.cl_ord_id:
+            print("krakenwire cancel: no ids given (need ORDER_ID... and/or --cl-ord-id)",
+                  file=sys.stderr)
+            print("usage: krakenwire cancel --url URL [--token T] [--cl-ord-id ID]... "
+                  "ORDER_ID ...", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            code = _run(_cancel(args))
+        except ValidationError as exc:
+            print(f"krakenwire cancel: {exc} (nothing was sent)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except AuthError as exc:
+            print(f"krakenwire cancel: {exc}", file=sys.stderr)
+            return EXIT_REJECTED
+        except ConnectionClosed as exc:
+            print(f"krakenwire cancel: {exc}", file=sys.stderr)
+            return EXIT_UNKNOWN
+        return code
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+    return EXIT_BAD_INPUT  # pragma: no cover

@@ -1,0 +1,20 @@
+"""Shared fixtures: every client test runs on both the asyncio and the uvloop event loop."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import uvloop
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
+    """``run(main)`` runs the coroutine function ``main`` on the parametrized loop."""
+
+    def _run(main: Callable[[], Awaitable[Any]]) -> Any:
+        if request.param == "uvloop":
+            return uvloop.run(main())
+        return asyncio.run(main())
+
+    return _run
