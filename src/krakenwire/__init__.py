@@ -4,6 +4,7 @@ A Kraken Spot WebSocket v2 trading client centred on ``batch_cancel``, built on 
 msgspec, with a local simulator (:mod:`krakenwire.sim`). Start with :func:`connect`.
 """
 
+from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
 from ._protocol import ChannelMessage, Pending, Session
 from ._results import (
     BatchCancelResult,
@@ -48,7 +49,7 @@ __all__ = [
     "DEFAULT_TIMEOUT", "AuthError", "BatchCancelResult", "CancelAfterResult", "CancelAllResult",
     "CancelOnlyMode", "CancelOrderReply", "CancelOrderResult", "CancelOrdersResult",
     "ChannelMessage", "ChunkOutcome", "Client", "ClientStats", "ConnectError",
-    "ConnectionClosed", "ConnectionLost", "DeadlineElapsed", "InsufficientFunds",
+    "ConnectionClosed", "Credentials", "CredentialsError", "Token", "TokenFetcher", "sign", "ConnectionLost", "DeadlineElapsed", "InsufficientFunds",
     "InvalidArguments", "InvalidOrder", "InvalidSession", "KrakenAPIError", "KrakenwireError",
     "LocalProtocolError", "OrdersLimitExceeded", "Pending", "PermissionDenied", "PongResult",
     "ProtocolError", "RateLimitExceeded", "RemoteProtocolError", "RequestTimeout",

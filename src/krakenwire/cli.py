@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import msgspec
 
 from . import __version__
+from ._auth import CredentialsError
 from ._results import BatchCancelResult, CancelOrderResult, CancelOrdersResult
 from .errors import (
     AuthError,
@@ -100,10 +100,15 @@ async def _cancel(args: argparse.Namespace) -> int:
         from ._validate import check_order_ids
 
         check_order_ids(orders)
-    token = args.token or os.environ.get("KRAKEN_WS_TOKEN")
+    token = args.token
+    creds = None
     if not token:
-        raise ValidationError("no token: pass --token or set KRAKEN_WS_TOKEN", field="token")
-    async with await connect(args.url, token=token, timeout=args.timeout) as client:
+        from ._auth import Credentials
+
+        # Names the missing or malformed variable, never its value.
+        creds = Credentials.from_env()
+    async with await connect(args.url, token=token, credentials=creds, rest_url=args.rest_url,
+                             timeout=args.timeout) as client:
         if total == 1:
             try:
                 r1 = await client.cancel_order(orders or None, cl_ord_id=cl or None)
@@ -148,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cp = sub.add_parser("cancel", help="cancel orders (one JSON line per reply on stdout)")
     cp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
-    cp.add_argument("--token", help="WebSocket token (else $KRAKEN_WS_TOKEN)")
+    cp.add_argument("--token", help="WebSocket token; without it a token is fetched over REST "
+                    "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET")
+    cp.add_argument("--rest-url", default="https://api.kraken.com",
+                    help="REST base URL for the token fetch (the simulator prints its own)")
     cp.add_argument("--cl-ord-id", action="append", metavar="ID", help="repeatable")
     cp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     cp.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
@@ -185,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         try:
             code = _run(_cancel(args))
-        except ValidationError as exc:
+        except (ValidationError, CredentialsError) as exc:
             print(f"krakenwire cancel: {exc} (nothing was sent)", file=sys.stderr)
             return EXIT_BAD_INPUT
         except AuthError as exc:

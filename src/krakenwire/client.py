@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import picows
 
+from ._auth import Credentials, TokenFetcher
+from .plugins import PluginHost
 from ._protocol import ChannelMessage, Pending, Session, Unmatched, chunk
 from ._results import (
     BatchCancelResult,
@@ -37,6 +39,7 @@ from .errors import (
     KrakenwireError,
     RemoteProtocolError,
     RequestTimeout,
+    RiskRejected,
     ValidationError,
 )
 
@@ -48,6 +51,9 @@ KEEPALIVE_INTERVAL = 20.0  # Kraken drops a socket idle for ~60 s (kraken-ws-v2.
 _TEXT = picows.WSMsgType.TEXT
 _CLOSE = picows.WSMsgType.CLOSE
 _now_ns = time.monotonic_ns
+# Requests the pre-send risk check sees (not ping/subscribe housekeeping).
+_TRADING = frozenset({"batch_cancel", "cancel_order", "cancel_all", "cancel_all_orders_after",
+                      "add_order", "batch_add", "amend_order", "edit_order"})
 
 
 def _is_loopback(host: str) -> bool:
@@ -140,8 +146,10 @@ class Client:
     """
 
     def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 on_executions: Callable[[ChannelMessage], None] | None = None) -> None:
+                 on_executions: Callable[[ChannelMessage], None] | None = None,
+                 plugins: PluginHost | None = None) -> None:
         self.url = check_url(url)
+        self.plugins = plugins if plugins is not None else PluginHost(autoload=False)
         self.timeout = timeout
         self.stats = ClientStats()
         self.status: str = ""
@@ -184,6 +192,7 @@ class Client:
         self._transport = transport
         self._closed.clear()
         self._arm_keepalive()
+        self.plugins.event("connected", self, {"url": self.url})
         if subscribe:
             try:
                 await self.subscribe_executions()
@@ -223,18 +232,19 @@ class Client:
             self._keepalive = None
         self._fail_pending()
         self._closed.set()
+        self.plugins.event("disconnected", self, {"url": self.url,
+                                                  "close_code": str(self._close_code or "")})
 
     def _fail_pending(self) -> None:
         for p in self._session.fail_all():
             if p.timer is not None:
                 p.timer.cancel()
-            fut = p.waiter
-            if fut is not None and not fut.done():
-                fut.set_exception(ConnectionLost(
-                    f"connection to {self.url} lost after sending {p.method} req_id={p.req_id}"
-                    f" naming {len(p.all_ids)} id(s): the outcome is unknown (it may or may not"
-                    " have executed); reconcile via the executions stream",
-                    req_id=p.req_id, method=p.method, ids=p.all_ids))
+            p.outcome = ConnectionLost(
+                f"connection to {self.url} lost after sending {p.method} req_id={p.req_id}"
+                f" naming {len(p.all_ids)} id(s): the outcome is unknown (it may or may not"
+                " have executed); reconcile via the executions stream",
+                req_id=p.req_id, method=p.method, ids=p.all_ids)
+            self._settle(p)
 
     def _arm_keepalive(self) -> None:
         assert self._loop is not None
@@ -252,6 +262,22 @@ class Client:
     # ---- the hot path ---------------------------------------------------------------------
 
     def _send(self, p: Pending, data: bytes, timeout: float | None) -> asyncio.Future[Any]:
+        check = self.plugins.check
+        if check is not None and p.method in _TRADING:
+            self._check(check, p)
+        return self._write(p, data, timeout)
+
+    def _check(self, check: Callable[[Any, Any], None], p: Pending) -> None:
+        try:
+            check(p, self)
+        except RiskRejected as exc:
+            self._session.forget(p.req_id)
+            audit = self.plugins.audit
+            if audit is not None and self._loop is not None:
+                self._loop.call_soon(audit, p, exc, 0, self)
+            raise
+
+    def _write(self, p: Pending, data: bytes, timeout: float | None) -> asyncio.Future[Any]:
         t = self._transport
         if t is None or t.is_disconnected:
             self._session.forget(p.req_id)
@@ -271,23 +297,27 @@ class Client:
         if p.timer is not None:
             p.timer.cancel()
         fut = p.waiter
+        out = p.outcome
         if fut is not None and not fut.done():
-            out = p.outcome
             if isinstance(out, BaseException):
                 fut.set_exception(out)
             else:
                 fut.set_result(out)
+        audit = self.plugins.audit
+        if audit is not None and self._loop is not None:
+            # Scheduled after the waiter's wake-up, so the caller has its answer first.
+            self._loop.call_soon(audit, p, out, _now_ns() - p.sent_ns, self)
 
     def _expire(self, p: Pending, timeout: float | None) -> None:
         if self._session.forget(p.req_id) is None:
             return
-        fut = p.waiter
-        if fut is not None and not fut.done():
-            secs = self.timeout if timeout is None else timeout
-            fut.set_exception(RequestTimeout(
-                f"no complete reply to {p.method} req_id={p.req_id} within {secs} s: the "
-                "outcome is unknown (it may or may not have executed)", req_id=p.req_id,
-                method=p.method, ids=p.all_ids, timeout=secs, partial=p.replies))
+        p.timer = None
+        secs = self.timeout if timeout is None else timeout
+        p.outcome = RequestTimeout(
+            f"no complete reply to {p.method} req_id={p.req_id} within {secs} s: the "
+            "outcome is unknown (it may or may not have executed)", req_id=p.req_id,
+            method=p.method, ids=p.all_ids, timeout=secs, partial=p.replies)
+        self._settle(p)
 
     def _on_channel(self, ev: ChannelMessage) -> None:
         ch = ev.channel
@@ -297,6 +327,9 @@ class Client:
             self.executions_sequence = ev.sequence
             if self.on_executions is not None:
                 self.on_executions(ev)
+            notify = self.plugins.executions
+            if notify is not None:
+                notify(ev, self)
         elif ch == "status":
             data = ev.data
             if isinstance(data, list) and data and isinstance(data[0], dict):
@@ -369,7 +402,16 @@ class Client:
                 for p, _ in built:
                     s.forget(p.req_id)
                 raise
-        futs = [self._send(p, data, timeout) for p, data in built]
+        check = self.plugins.check
+        if check is not None:  # every chunk passes the risk check before any is sent
+            for i, (p, _) in enumerate(built):
+                try:
+                    self._check(check, p)
+                except RiskRejected:
+                    for q, _ in built[i + 1 :]:
+                        s.forget(q.req_id)
+                    raise
+        futs = [self._write(p, data, timeout) for p, data in built]
         outcomes = await asyncio.gather(*futs, return_exceptions=True)
         chunks = []
         for (p, _), out in zip(built, outcomes, strict=True):
@@ -417,29 +459,37 @@ def _consume(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-async def connect(url: str, *, token: str | None = None, credentials: Any = None,
-                  timeout: float = DEFAULT_TIMEOUT, subscribe: bool = True,
-                  on_executions: Callable[[ChannelMessage], None] | None = None) -> Client:
+async def connect(url: str, *, token: str | None = None, credentials: Credentials | None = None,
+                  rest_url: str = "https://api.kraken.com", timeout: float = DEFAULT_TIMEOUT,
+                  subscribe: bool = True,
+                  on_executions: Callable[[ChannelMessage], None] | None = None,
+                  plugins: Iterable[object] = (), autoload_plugins: bool | None = None) -> Client:
     """Open an authenticated trading connection.
 
     Args:
         url: ``wss://ws-auth.kraken.com/v2``, or ``ws://127.0.0.1:PORT/v2`` for the simulator.
-        token: a WebSocket token (from GetWebSocketsToken).
-        credentials: reserved for fetching a token over REST; pass ``token`` for now.
+        token: a WebSocket token (from GetWebSocketsToken); or give ``credentials``.
+        credentials: API key and secret: a fresh token is fetched over REST from ``rest_url``.
+        rest_url: Kraken's REST base URL (the simulator's ``sim.rest_url`` offline).
         timeout: default per-call timeout in seconds (also the handshake timeout).
         subscribe: subscribe to ``executions`` (required by Kraken to keep the socket open).
+        plugins: plugin objects (modules or instances with ``@hookimpl`` functions), registered
+            before the ``krakenwire`` entry points.
+        autoload_plugins: load entry points (default: unless
+            ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
 
     Raises:
-        ValidationError: no token, or a URL that would send it in plain text.
-        ConnectError: the server cannot be reached. AuthError: the token was refused.
+        ValidationError: neither token nor credentials, or a URL that would send the token in
+            plain text. ConnectError: the server cannot be reached. AuthError: the token was
+            refused, or the token fetch was refused (``.error`` is Kraken's string).
     """
     check_url(url)
-    if credentials is not None:
-        raise ValidationError("credentials= is not supported yet: pass token=",
-                              field="credentials", value=None)
+    if token is None and credentials is not None:
+        token = (await TokenFetcher(credentials, rest_url, timeout=timeout).fetch()).value
     if not token or not isinstance(token, str):
-        raise ValidationError("connect needs token= (a WebSocket token string)",
+        raise ValidationError("connect needs token= (a WebSocket token string) or credentials=",
                               field="token", value=None)
-    client = Client(url, token, timeout=timeout, on_executions=on_executions)
+    host = PluginHost(plugins, autoload=autoload_plugins)
+    client = Client(url, token, timeout=timeout, on_executions=on_executions, plugins=host)
     await client._open(subscribe=subscribe)
     return client
