@@ -1,0 +1,91 @@
+"""Command-line glue for the simulator: argparse options and a run-until-signalled coroutine.
+
+``krakenwire sim`` and ``python -m krakenwire.sim`` both use :func:`add_arguments` and
+:func:`run`. The credentials printed are the simulator's own throw-away ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from ._server import SimConfig, Simulator
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    parser.add_argument("--orders", type=int, default=0, help="open orders to seed")
+    parser.add_argument(
+        "--strict", action="store_true", help="batch_cancel fails whole if any id is not open"
+    )
+    parser.add_argument(
+        "--doc-timestamps", action="store_true", help="time_out as in Kraken's docs: 7 digits, no Z"
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
+    parser.add_argument(
+        "--drop-prob",
+        type=float,
+        default=0.0,
+        help="probability of executing a trading request without replying",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random switches")
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+
+
+def _config(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(
+        batch_cancel_mode="strict" if args.strict else "lenient",
+        doc_timestamps=args.doc_timestamps,
+        latency=args.latency,
+        drop_reply_prob=args.drop_prob,
+        seed=args.seed,
+    )
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Start the simulator, print how to reach it, and serve until SIGINT/SIGTERM.
+
+    Returns:
+        0 on a clean stop; 2 if the options were invalid (message on stderr).
+    """
+    try:
+        sim = Simulator(args.host, args.port, orders=args.orders, config=_config(args))
+    except ValueError as e:
+        print(f"krakenwire sim: {e}", file=sys.stderr, flush=True)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with sim:
+        key, secret = next(iter(sim.api_keys.items()))
+        if args.json:
+            line = {
+                "url": sim.url,
+                "token": sim.token,
+                "tokens": sim.tokens,
+                "api_key": key,
+                "api_secret": secret,
+            }
+            print(json.dumps(line), flush=True)
+        else:
+            print(sim.url, flush=True)
+            print(f"token: {sim.token}", flush=True)
+            print(f"api key: {key}", flush=True)
+            print(f"api secret: {secret}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+    return 0

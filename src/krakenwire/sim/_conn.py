@@ -1,0 +1,327 @@
+"""One simulated ws-auth connection: a picows listener that parses, dispatches and replies.
+
+Everything runs inside ``on_ws_frame`` with no task per frame. Outbound frames go straight to
+the transport unless a latency switch delays one, in which case they wait in a per-connection
+queue drained by one timer, so frames never overtake each other (a method reply always leaves
+before the executions updates it caused, kraken-ws-v2.md §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+
+from ._book import Account, LedgerEntry
+from ._trading import HANDLERS, INVALID, Ctx
+from ._wire import (
+    ENCODER,
+    ExecFrame,
+    Inbound,
+    Pong,
+    Resp,
+    SubErr,
+    SubResult,
+    SubscribeParams,
+    clock,
+    unknown_field,
+)
+
+if TYPE_CHECKING:
+    from ._server import Simulator
+
+__all__ = ["Conn"]
+
+_log = logging.getLogger("krakenwire.sim")
+_INBOUND = msgspec.json.Decoder(Inbound)
+_SUBSCRIBE = msgspec.json.Decoder(SubscribeParams)
+_DECODERS = {name: msgspec.json.Decoder(spec[0]) for name, spec in HANDLERS.items()}
+_LOOSE: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CLOSE = WSMsgType.CLOSE
+SESSION = "ESession:Invalid session"
+_PUBLIC = frozenset(("book", "ticker", "trade", "ohlc", "instrument", "status"))
+_PUBLIC_ERR = "Public market data subscriptions are unavailable on this endpoint. Try ws.kraken.com"
+_JUNK: tuple[bytes, ...] = (
+    b"this is not json {",
+    b'{"method":"frobnicate","req_id":987654321987,"success":false,'
+    b'"error":"EGeneral:Invalid arguments"}',
+    b'{"channel":"sim_junk","type":"update","data":[{"zz":1}],"unexpected":true}',
+)
+
+
+class Conn(WSListener):
+    """Server side of one WebSocket connection to the simulator."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__()
+        self.sim = sim
+        self.transport: WSTransport | None = None
+        self.closed = False
+        self.connection_id = sim.rng.getrandbits(63) | (1 << 63)  # Kraken's exceed 2**63
+        self.account: Account | None = None  # set while subscribed to executions
+        self.token: str | None = None
+        self.seq = 0
+        self.frames = 0
+        self.trades = 0
+        self._loop = asyncio.get_running_loop()
+        self._q: deque[tuple[float, bytes]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._empty_timer: asyncio.TimerHandle | None = None
+
+    # -- picows callbacks --------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.sim._connected(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._shut()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        t_in = time.time_ns()
+        sim = self.sim
+        sim.frames_received += 1
+        msg_type = frame.msg_type
+        if msg_type is _CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+            return
+        if msg_type is not _TEXT and msg_type is not _BINARY:
+            return
+        self.frames += 1
+        try:
+            self._handle(frame.get_payload_as_bytes(), t_in)
+        except Exception:  # never let junk (or a sim bug) kill the connection
+            _log.exception("simulator failed on a frame")
+            self._resp("", None, None, INVALID, clock.text(t_in), 0.0)
+        junk_every = sim.config.junk_every
+        if junk_every and self.frames % junk_every == 0:
+            self.send(_JUNK[(self.frames // junk_every - 1) % len(_JUNK)])
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send(self, data: bytes, delay: float = 0.0) -> None:
+        """Send now, or after ``delay`` seconds, never ahead of frames already waiting."""
+        if self.closed or self.transport is None:
+            return
+        if delay <= 0.0 and not self._q:
+            self.transport.send(_TEXT, data)
+            return
+        due = self._loop.time() + delay
+        if self._q and due < self._q[-1][0]:
+            due = self._q[-1][0]
+        self._q.append((due, data))
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._q[0][0], self._drain)
+
+    def _drain(self) -> None:
+        self._timer = None
+        if self.closed or self.transport is None:
+            self._q.clear()
+            return
+        now = self._loop.time()
+        q = self._q
+        while q and q[0][0] <= now:
+            self.transport.send(_TEXT, q.popleft()[1])
+        if q:
+            self._timer = self._loop.call_at(q[0][0], self._drain)
+
+    def _resp(
+        self,
+        method: str,
+        req_id: int | None,
+        result: Any,
+        error: str | None,
+        t_in: str,
+        delay: float,
+    ) -> None:
+        out_ns = time.time_ns() + int(delay * 1e9)
+        resp = Resp(
+            method=method,
+            req_id=req_id,
+            result=result,
+            success=error is None,
+            error=error,
+            time_in=t_in,
+            time_out=self.sim._fmt_out(out_ns),
+        )
+        self.send(ENCODER.encode(resp), delay)
+
+    def _sub_err(
+        self,
+        method: str,
+        req_id: int | None,
+        channel: str | None,
+        error: str,
+        t_in: str,
+        delay: float,
+    ) -> None:
+        err = SubErr(
+            error=error,
+            method=method,
+            time_in=t_in,
+            time_out=self.sim._fmt_out(time.time_ns() + int(delay * 1e9)),
+        )
+        if channel is not None:
+            err.channel = channel
+        if req_id is not None:
+            err.req_id = req_id
+        self.send(ENCODER.encode(err), delay)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _handle(self, data: bytes, t_in_ns: int) -> None:
+        t_in = clock.text(t_in_ns)
+        sim = self.sim
+        try:
+            msg = _INBOUND.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self._malformed(data, t_in)
+            return
+        method = msg.method
+        req_id = msg.req_id
+        if method in _DECODERS:
+            self._trade(method, req_id, msg.params, t_in)
+        elif method == "ping":
+            delay = sim._delay()
+            pong = Pong(time_in=t_in, time_out=sim._fmt_out(time.time_ns() + int(delay * 1e9)))
+            if req_id is not None:
+                pong.req_id = req_id
+            self.send(ENCODER.encode(pong), delay)
+        elif method == "subscribe" or method == "unsubscribe":
+            self._subscription(method, req_id, msg.params, t_in)
+        else:
+            self._resp(method or "", req_id, None, INVALID, t_in, sim._delay())
+
+    def _malformed(self, data: bytes, t_in: str) -> None:
+        """Junk or wrongly typed envelope: echo what can be salvaged (req_id, method)."""
+        method = ""
+        req_id: int | None = None
+        try:
+            loose = _LOOSE.decode(data)
+        except msgspec.DecodeError:
+            loose = None
+        if isinstance(loose, dict):
+            m = loose.get("method")
+            r = loose.get("req_id")
+            method = m if isinstance(m, str) else ""
+            req_id = r if isinstance(r, int) and not isinstance(r, bool) else None
+        self._resp(method, req_id, None, INVALID, t_in, self.sim._delay())
+
+    def _trade(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
+        sim = self.sim
+        try:
+            params = _DECODERS[method].decode(raw)
+        except msgspec.ValidationError as e:
+            name = unknown_field(e)
+            error = f"Unsupported field: '{name}'" if name is not None else INVALID
+            self._resp(method, req_id, None, error, t_in, sim._delay())
+            return
+        except msgspec.DecodeError:
+            self._resp(method, req_id, None, INVALID, t_in, sim._delay())
+            return
+        acct = sim._auth(params.token)
+        if acct is None:
+            self._resp(method, req_id, None, SESSION, t_in, sim._delay())
+            return
+        self._authed()
+        entry = LedgerEntry(req_id=req_id, method=method)
+        ctx = Ctx(method, req_id, entry)
+        _, handler, places = HANDLERS[method]
+        if sim.system == "maintenance":
+            ctx.fail("EService:Unavailable")
+        elif places and sim.system == "cancel_only":
+            ctx.fail("EService:Market in cancel_only mode")
+        else:
+            # Hold executions updates back until the reply is out (reply first, then updates).
+            sim._batching = True
+            try:
+                handler(sim, ctx, acct, params)
+            finally:
+                sim._batching = False
+        acct.ledger.append(entry)
+        self.trades += 1
+        cfg = sim.config
+        close = cfg.close_after is not None and self.trades >= cfg.close_after
+        if close or (cfg.drop_reply_prob > 0.0 and sim.rng.random() < cfg.drop_reply_prob):
+            entry.reply_sent = False
+        else:
+            delay = sim._delay()
+            for result, err in ctx.replies:
+                self._resp(method, req_id, result, err, t_in, delay)
+        if close and self.transport is not None:
+            self.closed = True
+            self.transport.disconnect(graceful=False)
+        sim._flush()
+
+    def _subscription(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
+        sim = self.sim
+        delay = sim._delay()
+        try:
+            p = _SUBSCRIBE.decode(raw)
+        except msgspec.ValidationError as e:
+            name = unknown_field(e)
+            error = f"Unsupported field: '{name}'" if name is not None else INVALID
+            self._sub_err(method, req_id, None, error, t_in, delay)
+            return
+        except msgspec.DecodeError:
+            self._sub_err(method, req_id, None, INVALID, t_in, delay)
+            return
+        channel = p.channel
+        if channel != "executions":
+            error = _PUBLIC_ERR if channel in _PUBLIC else INVALID
+            self._sub_err(method, req_id, channel, error, t_in, delay)
+            return
+        acct = sim._auth(p.token)
+        if acct is None:
+            self._sub_err(method, req_id, channel, SESSION, t_in, delay)
+            return
+        if method == "unsubscribe":
+            if self.account is None:
+                # Kraken answers with method "subscribe" here (kraken-ws-v2.md §3).
+                self._sub_err("subscribe", req_id, channel, "Subscription Not Found", t_in, delay)
+                return
+            sim._unsubscribe(self)
+            self._resp(method, req_id, SubResult(channel), None, t_in, delay)
+            self._authed()
+            return
+        if self.account is not None:
+            self._sub_err(method, req_id, channel, "Already subscribed", t_in, delay)
+            return
+        sim._subscribe(self, acct, p.token)
+        result = SubResult(channel, sim.config.maxratecount, p.snap_orders, p.snap_trades)
+        self._resp(method, req_id, result, None, t_in, delay)
+        rows = sim._snapshot_rows(acct) if p.snap_orders else []
+        self.seq += 1
+        frame = ExecFrame("executions", "snapshot", msgspec.Raw(ENCODER.encode(rows)), self.seq)
+        self.send(ENCODER.encode(frame))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _authed(self) -> None:
+        """An authenticated socket with no subscription gets closed, as Kraken does (§1)."""
+        after = self.sim.config.close_empty_auth_after
+        if after is not None and self.account is None and self._empty_timer is None:
+            self._empty_timer = self._loop.call_later(after, self._close_if_empty)
+
+    def _close_if_empty(self) -> None:
+        self._empty_timer = None
+        if not self.closed and self.account is None and self.transport is not None:
+            self.transport.send_close(WSCloseCode.OK, b"no subscription")
+            self.transport.disconnect()
+
+    def _shut(self) -> None:
+        self.closed = True
+        for timer in (self._timer, self._empty_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._empty_timer = None
+        self._q.clear()
+        self.sim._disconnected(self)

@@ -1,0 +1,295 @@
+"""Wire shapes of the simulator: inbound request Structs, outbound reply Structs, the clock.
+
+Inbound frames decode in one C pass into the flat :class:`Inbound` whose ``params`` stay
+:class:`msgspec.Raw`; each method then decodes its params Struct with
+``forbid_unknown_fields=True`` so an unknown key yields Kraken's ``Unsupported field: '<name>'``
+(kraken-ws-v2.md §4.7). Outbound Structs list their fields in the order Kraken's recorded
+frames use, and one shared Encoder writes decimals as exact JSON numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from .._timefmt import format_timestamp
+
+__all__ = [
+    "AddOrderParams",
+    "BatchAddParams",
+    "BatchCancelParams",
+    "CancelAfterParams",
+    "CancelAfterResult",
+    "CancelOrderParams",
+    "CountResult",
+    "ENCODER",
+    "ExecCancel",
+    "ExecFrame",
+    "ExecOrder",
+    "Inbound",
+    "OrderIdResult",
+    "Pong",
+    "Resp",
+    "StatusData",
+    "StatusFrame",
+    "SubErr",
+    "SubResult",
+    "SubscribeParams",
+    "TokenParams",
+    "clock",
+    "unknown_field",
+]
+
+ENCODER = msgspec.json.Encoder(decimal_format="number")
+ZERO = Decimal(0)
+
+
+class _Clock:
+    """RFC3339 text from ``time.time_ns()``; the part up to the second is cached."""
+
+    __slots__ = ("_sec", "_prefix")
+
+    def __init__(self) -> None:
+        self._sec = -1
+        self._prefix = ""
+
+    def _head(self, sec: int) -> str:
+        if sec != self._sec:
+            self._prefix = format_timestamp(datetime.fromtimestamp(sec, UTC), digits=0, zulu=False)
+            self._sec = sec
+        return self._prefix
+
+    def text(self, ns: int) -> str:
+        """6 fractional digits and ``Z``: the norm on Kraken's wire."""
+        sec, rem = divmod(ns, 1_000_000_000)
+        return f"{self._head(sec)}.{rem // 1000:06d}Z"
+
+    def doc_text(self, ns: int) -> str:
+        """7 digits, no ``Z``: the ``time_out`` of Kraken's batch_cancel doc example (§3.1)."""
+        sec, rem = divmod(ns, 1_000_000_000)
+        return f"{self._head(sec)}.{rem // 100:07d}"
+
+    def seconds(self, sec: int) -> str:
+        """Second precision with ``Z``, as cancel_all_orders_after's result has it."""
+        return format_timestamp(datetime.fromtimestamp(sec, UTC), digits=0)
+
+
+clock = _Clock()
+
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+
+
+def unknown_field(err: msgspec.ValidationError) -> str | None:
+    """The offending key of a ``forbid_unknown_fields`` failure, else None."""
+    m = _UNKNOWN.search(str(err))
+    return m.group(1) if m else None
+
+
+# -- inbound ---------------------------------------------------------------------------------
+
+
+class Inbound(msgspec.Struct):
+    """Kraken's request envelope; params are decoded later, per method."""
+
+    method: str | None = None
+    params: msgspec.Raw = msgspec.Raw(b"")
+    req_id: int | None = None
+
+
+class _Params(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    def __repr__(self) -> str:  # the token is a credential: keep it out of logs
+        return f"{type(self).__name__}(...)"
+
+
+class TokenParams(_Params, kw_only=True):
+    token: str = ""
+
+
+class SubscribeParams(TokenParams, kw_only=True):
+    channel: str
+    snap_orders: bool = True
+    snap_trades: bool = False
+    order_status: bool = True
+    ratecounter: bool = False
+    users: str | None = None
+    snapshot: bool | None = None
+
+
+class BatchCancelParams(TokenParams, kw_only=True):
+    orders: list[str]
+    cl_ord_id: list[str] | None = None
+
+
+class CancelOrderParams(TokenParams, kw_only=True):
+    order_id: list[str] | None = None
+    cl_ord_id: list[str] | None = None
+    order_userref: list[int] | None = None
+
+
+class CancelAfterParams(TokenParams, kw_only=True):
+    timeout: int
+
+
+class _OrderFields(_Params, kw_only=True):
+    """add_order fields (docs.kraken.com .../spot-websocket-v2/add_order); the sim rests limits.
+
+    Fields the sim accepts but ignores are listed so they are not "Unsupported".
+    """
+
+    order_type: str
+    side: str
+    order_qty: Decimal
+    limit_price: Decimal | None = None
+    limit_price_type: str | None = None
+    time_in_force: str = "gtc"
+    post_only: bool = False
+    reduce_only: bool = False
+    margin: bool = False
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+    stp_type: str | None = None
+    display_qty: Decimal | None = None
+    fee_preference: str | None = None
+    expire_time: str | None = None
+    effective_time: str | None = None
+    cash_order_qty: Decimal | None = None
+    sender_sub_id: str | None = None
+    triggers: dict[str, Any] | None = None
+    conditional: dict[str, Any] | None = None
+
+
+class AddOrderParams(_OrderFields, kw_only=True):
+    symbol: str
+    token: str = ""
+    deadline: str | None = None
+    validate: bool = False
+
+
+class BatchAddParams(TokenParams, kw_only=True):
+    orders: list[_OrderFields]
+    symbol: str
+    deadline: str | None = None
+    validate: bool = False
+
+
+# -- outbound --------------------------------------------------------------------------------
+
+
+class Resp(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """A method reply: ``success`` always present, ``result``/``error`` per outcome."""
+
+    method: str = ""
+    req_id: int | None = None
+    result: Any = None
+    success: bool
+    error: str | None = None
+    time_in: str
+    time_out: str
+
+
+class Pong(msgspec.Struct, kw_only=True):
+    """Kraken's recorded pong carries no ``success`` (kraken-ws-v2.md §1)."""
+
+    method: str = "pong"
+    req_id: int | UnsetType = UNSET
+    time_in: str
+    time_out: str
+
+
+class SubErr(msgspec.Struct, kw_only=True):
+    """A failed subscribe, shaped like the recorded ESession frame (§2.4)."""
+
+    channel: str | UnsetType = UNSET
+    error: str
+    method: str = "subscribe"
+    req_id: int | UnsetType = UNSET
+    status: str = "error"
+    success: bool = False
+    time_in: str
+    time_out: str
+
+
+class CountResult(msgspec.Struct, omit_defaults=True):
+    count: int
+    warnings: list[str] | None = None
+
+
+class OrderIdResult(msgspec.Struct, omit_defaults=True):
+    order_id: str
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+
+
+class SubResult(msgspec.Struct, omit_defaults=True):
+    channel: str
+    maxratecount: int | None = None
+    snap_orders: bool | None = None
+    snap_trades: bool | None = None
+
+
+class CancelAfterResult(msgspec.Struct):
+    currentTime: str  # noqa: N815 - Kraken's key
+    triggerTime: str  # noqa: N815 - Kraken's key
+
+
+class ExecOrder(msgspec.Struct, kw_only=True):
+    """A full order report (snapshot rows, pending_new/new)."""
+
+    order_id: str
+    symbol: str
+    side: str
+    order_type: str
+    order_qty: Decimal
+    limit_price: Decimal
+    order_status: str
+    exec_type: str
+    timestamp: str
+    cl_ord_id: str | UnsetType = UNSET
+    order_userref: int  # Kraken sends 0 when unset
+    cum_qty: Decimal
+    time_in_force: str
+    post_only: bool = False
+
+
+class ExecCancel(msgspec.Struct, kw_only=True):
+    """A sparse ``canceled`` update, field for field like the recorded one (§4.11)."""
+
+    timestamp: str
+    order_status: str = "canceled"
+    exec_type: str = "canceled"
+    cum_qty: Decimal = ZERO
+    cum_cost: Decimal = ZERO
+    fee_usd_equiv: Decimal = ZERO
+    avg_price: Decimal = ZERO
+    order_userref: int
+    cancel_reason: str
+    reason: str
+    order_id: str
+    cl_ord_id: str | UnsetType = UNSET
+
+
+class ExecFrame(msgspec.Struct):
+    channel: str
+    type: str
+    data: msgspec.Raw
+    sequence: int
+
+
+class StatusData(msgspec.Struct):
+    version: str
+    system: str
+    api_version: str
+    connection_id: int
+    upcoming_maintenance: list[Any] = []
+    emergency: list[Any] = []
+
+
+class StatusFrame(msgspec.Struct):
+    channel: str
+    type: str
+    data: list[StatusData]
