@@ -215,8 +215,10 @@ def test_connection_lost_fails_every_pending_request_at_once(run):
             b = [o.order_id for o in acct.place(2)]
             async with await krakenwire.connect(sim.url, token=sim.token) as client:
                 results = await asyncio.gather(
-                    client.batch_cancel(a, timeout=5), client.batch_cancel(b, timeout=5),
-                    return_exceptions=True)
+                    client.batch_cancel(a, timeout=5),
+                    client.batch_cancel(b, timeout=5),
+                    return_exceptions=True,
+                )
             assert all(isinstance(r, ConnectionLost) for r in results)
             assert {r.ids for r in results} == {tuple(a), tuple(b)}
             assert all(r.outcome == "unknown" and "unknown" in str(r) for r in results)

@@ -535,7 +535,7 @@ def test_cli_json_line_and_sigterm() -> None:
         try:
             assert proc.stdout is not None
             info = json.loads(proc.stdout.readline())
-            assert set(info) == {"url", "token", "tokens", "api_key", "api_secret"}
+            assert set(info) == {"url", "rest_url", "token", "tokens", "api_key", "api_secret"}
 
             async def main() -> None:
                 c, snap = await subscribed_url(info["url"], info["token"])

@@ -26,8 +26,10 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 def _row(name: str, values_us: list[float]) -> str:
     v = sorted(values_us)
-    return (f"  {name:<34} {len(v):>6} {percentile(v, 50):>10.1f} {percentile(v, 99):>10.1f}"
-            f" {v[-1] if v else float('nan'):>10.1f}")
+    return (
+        f"  {name:<34} {len(v):>6} {percentile(v, 50):>10.1f} {percentile(v, 99):>10.1f}"
+        f" {v[-1] if v else float('nan'):>10.1f}"
+    )
 
 
 async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> int:
@@ -47,8 +49,7 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
     async with Simulator(host="127.0.0.1", port=0) as sim:
         acct = sim.account(sim.token)
         print(f"simulator on {sim.url}", file=out)
-        async with await connect(sim.url, token=sim.token,
-                                 on_executions=on_executions) as client:
+        async with await connect(sim.url, token=sim.token, on_executions=on_executions) as client:
             for _ in range(rounds):
                 ids = [o.order_id for o in acct.place(orders)]
                 placed_ids.update(ids)
@@ -72,15 +73,17 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
             await client.ping()
         open_left = len(acct.open_orders)
     unconfirmed = placed_ids - cancelled_seen
-    print(f"\nplaced {len(placed_ids)} orders; cancel round trips in microseconds "
-          "(in-process simulator, same event loop):", file=out)
+    print(
+        f"\nplaced {len(placed_ids)} orders; cancel round trips in microseconds "
+        "(in-process simulator, same event loop):",
+        file=out,
+    )
     print(f"  {'scenario':<34} {'n':>6} {'p50':>10} {'p99':>10} {'max':>10}", file=out)
     print(_row(f"cancel_orders({orders} ids) total", totals), file=out)
     print(_row("  its 50-id batch_cancel chunks", chunks), file=out)
     print(_row("batch_cancel(10 ids)", small), file=out)
     print(f"\nopen orders left in the simulator: {open_left}", file=out)
-    print(f"orders without a 'canceled' execution seen by the client: {len(unconfirmed)}",
-          file=out)
+    print(f"orders without a 'canceled' execution seen by the client: {len(unconfirmed)}", file=out)
     ok = open_left == 0 and not unconfirmed
     print("OK: every order placed is confirmed cancelled" if ok else "FAILED", file=out)
     return 0 if ok else 1

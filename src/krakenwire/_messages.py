@@ -14,10 +14,28 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "BatchCancel", "BatchCancelParams", "BatchCancelWire", "CancelAfterParams", "CancelAfterWire",
-    "CancelAll", "CancelAllOrdersAfter", "CancelOrder", "CancelOrderParams", "CancelOrderWire",
-    "Ping", "Reply", "Request", "StatusData", "Subscribe", "SubscribeParams", "SubscribeWire",
-    "TokenParams", "Unsubscribe", "ENCODER", "REPLY_DECODER", "DATA_DECODER",
+    "BatchCancel",
+    "BatchCancelParams",
+    "BatchCancelWire",
+    "CancelAfterParams",
+    "CancelAfterWire",
+    "CancelAll",
+    "CancelAllOrdersAfter",
+    "CancelOrder",
+    "CancelOrderParams",
+    "CancelOrderWire",
+    "Ping",
+    "Reply",
+    "Request",
+    "StatusData",
+    "Subscribe",
+    "SubscribeParams",
+    "SubscribeWire",
+    "TokenParams",
+    "Unsubscribe",
+    "ENCODER",
+    "REPLY_DECODER",
+    "DATA_DECODER",
 ]
 
 _REDACTED = "<redacted>"
@@ -117,7 +135,9 @@ class Unsubscribe(_Req, tag="unsubscribe"):
     req_id: int
 
 
-Request = BatchCancel | CancelOrder | CancelAll | CancelAllOrdersAfter | Ping | Subscribe | Unsubscribe
+Request = (
+    BatchCancel | CancelOrder | CancelAll | CancelAllOrdersAfter | Ping | Subscribe | Unsubscribe
+)
 
 
 class Reply(msgspec.Struct):

@@ -41,11 +41,29 @@ class Pending:
     struct or a :class:`KrakenAPIError`.
     """
 
-    __slots__ = ("req_id", "method", "ids", "cl_ord_id", "expected", "replies", "sent_ns",
-                 "waiter", "outcome", "timer", "request")
+    __slots__ = (
+        "req_id",
+        "method",
+        "ids",
+        "cl_ord_id",
+        "expected",
+        "replies",
+        "sent_ns",
+        "waiter",
+        "outcome",
+        "timer",
+        "request",
+    )
 
-    def __init__(self, req_id: int, method: str, ids: list[str], expected: int = 1,
-                 cl_ord_id: list[str] | None = None, request: Any = None) -> None:
+    def __init__(
+        self,
+        req_id: int,
+        method: str,
+        ids: list[str],
+        expected: int = 1,
+        cl_ord_id: list[str] | None = None,
+        request: Any = None,
+    ) -> None:
         self.req_id = req_id
         self.method = method
         self.ids = ids
@@ -71,8 +89,9 @@ class ChannelMessage:
 
     __slots__ = ("channel", "type", "data", "sequence", "raw")
 
-    def __init__(self, channel: str, type: str, data: Any, sequence: int | None,
-                 raw: bytes) -> None:
+    def __init__(
+        self, channel: str, type: str, data: Any, sequence: int | None, raw: bytes
+    ) -> None:
         self.channel = channel
         self.type = type
         self.data = data
@@ -133,8 +152,13 @@ class Session:
 
     # ---- requests -------------------------------------------------------------------------
 
-    def batch_cancel(self, orders: Iterable[Any], cl_ord_id: Iterable[Any] | None = None,
-                     *, unified: bool = False) -> tuple[Pending, bytes]:
+    def batch_cancel(
+        self,
+        orders: Iterable[Any],
+        cl_ord_id: Iterable[Any] | None = None,
+        *,
+        unified: bool = False,
+    ) -> tuple[Pending, bytes]:
         """Validate and encode one ``batch_cancel`` (2..50 ids, orders + cl_ord_id together).
 
         Args:
@@ -156,20 +180,33 @@ class Session:
         req = m.BatchCancel(params, rid)
         return self._register(Pending(rid, "batch_cancel", ids, 1, cids, req)), _encode(req)
 
-    def cancel_order(self, order_id: Iterable[Any] | None = None,
-                     cl_ord_id: Iterable[Any] | None = None,
-                     order_userref: Iterable[Any] | None = None) -> tuple[Pending, bytes]:
+    def cancel_order(
+        self,
+        order_id: Iterable[Any] | None = None,
+        cl_ord_id: Iterable[Any] | None = None,
+        order_userref: Iterable[Any] | None = None,
+    ) -> tuple[Pending, bytes]:
         """Validate and encode one ``cancel_order`` naming one kind of id (Kraken's rule).
 
         The reply count expected is the number of ids for ``order_id``/``cl_ord_id``; for
         ``order_userref`` (which may match several orders) one reply completes the request.
         """
-        given = [k for k, v in (("order_id", order_id), ("cl_ord_id", cl_ord_id),
-                                ("order_userref", order_userref)) if v is not None]
+        given = [
+            k
+            for k, v in (
+                ("order_id", order_id),
+                ("cl_ord_id", cl_ord_id),
+                ("order_userref", order_userref),
+            )
+            if v is not None
+        ]
         if len(given) != 1:
             raise ValidationError(
                 "cancel_order takes exactly one of order_id, cl_ord_id, order_userref; got "
-                + (", ".join(given) or "none"), field="order_id", value=given)
+                + (", ".join(given) or "none"),
+                field="order_id",
+                value=given,
+            )
         rid = self._new_id()
         if order_id is not None:
             ids = check_order_ids(order_id, "order_id")
@@ -197,8 +234,11 @@ class Session:
     def cancel_after(self, timeout: int) -> tuple[Pending, bytes]:
         """``cancel_all_orders_after``: ``timeout`` whole seconds, 0..86399 (0 disarms)."""
         if type(timeout) is not int or not 0 <= timeout < 86400:
-            raise ValidationError(f"cancel_after timeout must be an int in 0..86399, got "
-                                  f"{timeout!r}", field="timeout", value=timeout)
+            raise ValidationError(
+                f"cancel_after timeout must be an int in 0..86399, got {timeout!r}",
+                field="timeout",
+                value=timeout,
+            )
         rid = self._new_id()
         req = m.CancelAllOrdersAfter(m.CancelAfterParams(timeout, self.token), rid)
         p = Pending(rid, "cancel_all_orders_after", [], 1, None, req)
@@ -209,12 +249,19 @@ class Session:
         req = m.Ping(rid)
         return self._register(Pending(rid, "ping", [], 1, None, req)), _encode(req)
 
-    def subscribe_executions(self, *, snap_orders: bool = True, snap_trades: bool = False,
-                             order_status: bool = True, ratecounter: bool = False,
-                             unsubscribe: bool = False) -> tuple[Pending, bytes]:
+    def subscribe_executions(
+        self,
+        *,
+        snap_orders: bool = True,
+        snap_trades: bool = False,
+        order_status: bool = True,
+        ratecounter: bool = False,
+        unsubscribe: bool = False,
+    ) -> tuple[Pending, bytes]:
         rid = self._new_id()
-        params = m.SubscribeParams("executions", self.token, snap_orders, snap_trades,
-                                   order_status, ratecounter)
+        params = m.SubscribeParams(
+            "executions", self.token, snap_orders, snap_trades, order_status, ratecounter
+        )
         req: m.Subscribe | m.Unsubscribe
         if unsubscribe:
             params = m.SubscribeParams("executions", self.token)
@@ -226,8 +273,9 @@ class Session:
 
     # ---- replies --------------------------------------------------------------------------
 
-    def receive(self, payload: bytes | memoryview, now_ns: int = 0
-                ) -> Pending | ChannelMessage | Unmatched | None:
+    def receive(
+        self, payload: bytes | memoryview, now_ns: int = 0
+    ) -> Pending | ChannelMessage | Unmatched | None:
         """Decode one inbound frame.
 
         Returns:
@@ -270,9 +318,15 @@ class Session:
             if r.success and r.result:
                 w = _decode_bc(r.result)
                 p.outcome = BatchCancelResult(
-                    count=w.count, warnings=w.warnings, orders=p.ids, cl_ord_id=p.cl_ord_id,
-                    req_id=p.req_id, latency_ns=now_ns - p.sent_ns, time_in_raw=r.time_in,
-                    time_out_raw=r.time_out)
+                    count=w.count,
+                    warnings=w.warnings,
+                    orders=p.ids,
+                    cl_ord_id=p.cl_ord_id,
+                    req_id=p.req_id,
+                    latency_ns=now_ns - p.sent_ns,
+                    time_in_raw=r.time_in,
+                    time_out_raw=r.time_out,
+                )
             else:
                 p.outcome = _api_error(r, method)
         elif method == "cancel_order":
@@ -287,23 +341,37 @@ class Session:
                 if len(p.replies) < p.expected:
                     return None
                 p.outcome = CancelOrderResult(
-                    replies=p.replies, req_id=p.req_id, latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in, time_out_raw=r.time_out)
+                    replies=p.replies,
+                    req_id=p.req_id,
+                    latency_ns=now_ns - p.sent_ns,
+                    time_in_raw=r.time_in,
+                    time_out_raw=r.time_out,
+                )
         elif method == "cancel_all":
             if r.success and r.result:
                 w = _decode_bc(r.result)
                 p.outcome = CancelAllResult(
-                    count=w.count, warnings=w.warnings, req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns, time_in_raw=r.time_in, time_out_raw=r.time_out)
+                    count=w.count,
+                    warnings=w.warnings,
+                    req_id=p.req_id,
+                    latency_ns=now_ns - p.sent_ns,
+                    time_in_raw=r.time_in,
+                    time_out_raw=r.time_out,
+                )
             else:
                 p.outcome = _api_error(r, method)
         elif method == "cancel_all_orders_after":
             if r.success and r.result:
                 w3 = m.CANCEL_AFTER_DECODER.decode(r.result)
                 p.outcome = CancelAfterResult(
-                    current_time_raw=w3.currentTime, trigger_time_raw=w3.triggerTime,
-                    warnings=w3.warnings, req_id=p.req_id, latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in, time_out_raw=r.time_out)
+                    current_time_raw=w3.currentTime,
+                    trigger_time_raw=w3.triggerTime,
+                    warnings=w3.warnings,
+                    req_id=p.req_id,
+                    latency_ns=now_ns - p.sent_ns,
+                    time_in_raw=r.time_in,
+                    time_out_raw=r.time_out,
+                )
             else:
                 p.outcome = _api_error(r, method)
         elif method == "ping":
@@ -311,12 +379,15 @@ class Session:
             if r.success is False:
                 p.outcome = _api_error(r, method)
             else:
-                p.outcome = PongResult(req_id=p.req_id, latency_ns=now_ns - p.sent_ns,
-                                       time_in_raw=r.time_in, time_out_raw=r.time_out)
+                p.outcome = PongResult(
+                    req_id=p.req_id,
+                    latency_ns=now_ns - p.sent_ns,
+                    time_in_raw=r.time_in,
+                    time_out_raw=r.time_out,
+                )
         else:  # subscribe / unsubscribe and methods added by extensions
             if r.success:
-                p.outcome = (m.SUBSCRIBE_DECODER.decode(r.result) if r.result
-                             else m.SubscribeWire())
+                p.outcome = m.SUBSCRIBE_DECODER.decode(r.result) if r.result else m.SubscribeWire()
             else:
                 p.outcome = _api_error(r, method)
         del self.pending[p.req_id]
@@ -331,13 +402,17 @@ class Session:
 
 def _method_matches(sent: str, got: str) -> bool:
     # Kraken answers ping with "pong", and unsubscribe errors come back as "subscribe" (sic).
-    return sent == got or (sent == "ping" and got == "pong") or (
-        sent == "unsubscribe" and got == "subscribe")
+    return (
+        sent == got
+        or (sent == "ping" and got == "pong")
+        or (sent == "unsubscribe" and got == "subscribe")
+    )
 
 
 def _api_error(r: m.Reply, method: str) -> KrakenAPIError:
-    return error_for_code(r.error or "success:false with no error string", req_id=r.req_id,
-                          method=method)
+    return error_for_code(
+        r.error or "success:false with no error string", req_id=r.req_id, method=method
+    )
 
 
 def chunk(ids: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:

@@ -13,8 +13,16 @@ import msgspec
 from ._timefmt import parse_timestamp
 from .errors import KrakenwireError
 
-__all__ = ["BatchCancelResult", "CancelAfterResult", "CancelAllResult", "CancelOrderReply",
-           "CancelOrderResult", "CancelOrdersResult", "ChunkOutcome", "PongResult"]
+__all__ = [
+    "BatchCancelResult",
+    "CancelAfterResult",
+    "CancelAllResult",
+    "CancelOrderReply",
+    "CancelOrderResult",
+    "CancelOrdersResult",
+    "ChunkOutcome",
+    "PongResult",
+]
 
 
 class _Timed(msgspec.Struct, kw_only=True):

@@ -28,8 +28,14 @@ def parse_timestamp(text: str) -> datetime:
         ValueError: the text is not such a timestamp (message quotes it).
     """
     n = len(text)
-    if n < 19 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt " \
-            or text[13] != ":" or text[16] != ":":
+    if (
+        n < 19
+        or text[4] != "-"
+        or text[7] != "-"
+        or text[10] not in "Tt "
+        or text[13] != ":"
+        or text[16] != ":"
+    ):
         raise ValueError(f"not an RFC3339 timestamp: {text!r}")
     try:
         year = _int(text, 0, 4)

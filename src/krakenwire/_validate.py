@@ -12,8 +12,15 @@ from typing import Any
 
 from .errors import ValidationError
 
-__all__ = ["MAX_BATCH", "MIN_BATCH", "check_cl_ord_ids", "check_order_ids", "check_batch_size",
-           "check_userrefs", "chunk_sizes"]
+__all__ = [
+    "MAX_BATCH",
+    "MIN_BATCH",
+    "check_cl_ord_ids",
+    "check_order_ids",
+    "check_batch_size",
+    "check_userrefs",
+    "chunk_sizes",
+]
 
 MIN_BATCH = 2
 MAX_BATCH = 50
@@ -42,7 +49,9 @@ def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
     elif isinstance(ids, str | bytes):
         raise ValidationError(
             f"{field} must be a list of ids, not a single {type(ids).__name__} {ids!r}",
-            field=field, value=ids)
+            field=field,
+            value=ids,
+        )
     out = _slow_ids(ids, field)
     if len(set(out)) != len(out):
         _raise_duplicate(out, field)
@@ -53,21 +62,24 @@ def _slow_ids(ids: Iterable[Any], field: str) -> list[str]:
     try:
         items = list(ids)
     except TypeError:
-        raise ValidationError(f"{field} must be a list of ids, got {type(ids).__name__}",
-                              field=field, value=None) from None
+        raise ValidationError(
+            f"{field} must be a list of ids, got {type(ids).__name__}", field=field, value=None
+        ) from None
     out: list[str] = []
     for i, v in enumerate(items):
         if type(v) is str:
             if not v:
-                raise ValidationError(f"{field}[{i}] is an empty id",
-                                      field=field, value=v)
+                raise ValidationError(f"{field}[{i}] is an empty id", field=field, value=v)
             out.append(v)
         elif type(v) is int and v >= 0:  # order_userref numbers go as strings ("1", "2")
             out.append(str(v))
         else:
             raise ValidationError(
                 f"{field}[{i}] must be an order id string or an order_userref int, "
-                f"got {type(v).__name__} {v!r}", field=field, value=v)
+                f"got {type(v).__name__} {v!r}",
+                field=field,
+                value=v,
+            )
     return out
 
 
@@ -86,8 +98,10 @@ def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
     for i, v in enumerate(out):
         if match(v) is None:
             raise ValidationError(
-                f"cl_ord_id[{i}] {v!r} is not a UUID, 32 hex digits or at most 18 ASCII "
-                "characters", field="cl_ord_id", value=v)
+                f"cl_ord_id[{i}] {v!r} is not a UUID, 32 hex digits or at most 18 ASCII characters",
+                field="cl_ord_id",
+                value=v,
+            )
     return out
 
 
@@ -96,8 +110,11 @@ def check_userrefs(refs: Iterable[Any]) -> list[int]:
     out: list[int] = []
     for i, v in enumerate(refs):
         if type(v) is not int or not 0 <= v < 2**31:
-            raise ValidationError(f"order_userref[{i}] must be an int in 0..2**31-1, got {v!r}",
-                                  field="order_userref", value=v)
+            raise ValidationError(
+                f"order_userref[{i}] must be an int in 0..2**31-1, got {v!r}",
+                field="order_userref",
+                value=v,
+            )
         out.append(v)
     if len(set(out)) != len(out):
         raise ValidationError("order_userref has duplicates", field="order_userref", value=out)
@@ -109,7 +126,9 @@ def check_batch_size(n: int, what: str = "batch_cancel") -> None:
     if not MIN_BATCH <= n <= MAX_BATCH:
         raise ValidationError(
             f"{what} takes {MIN_BATCH}..{MAX_BATCH} ids (orders + cl_ord_id together), got {n}",
-            field="orders", value=n)
+            field="orders",
+            value=n,
+        )
 
 
 def chunk_sizes(n: int) -> list[int]:

@@ -39,8 +39,13 @@ def _emit(obj: dict[str, Any]) -> None:
 
 
 def _result_line(r: BatchCancelResult, method: str = "batch_cancel") -> dict[str, Any]:
-    out: dict[str, Any] = {"method": method, "req_id": r.req_id, "success": True,
-                           "count": r.count, "orders": r.orders}
+    out: dict[str, Any] = {
+        "method": method,
+        "req_id": r.req_id,
+        "success": True,
+        "count": r.count,
+        "orders": r.orders,
+    }
     if r.cl_ord_id:
         out["cl_ord_id"] = r.cl_ord_id
     if r.warnings:
@@ -52,8 +57,11 @@ def _result_line(r: BatchCancelResult, method: str = "batch_cancel") -> dict[str
 def _cancel_order_lines(r: CancelOrderResult) -> int:
     code = EXIT_OK
     for rep in r.replies:
-        line: dict[str, Any] = {"method": "cancel_order", "req_id": r.req_id,
-                                "success": rep.error is None}
+        line: dict[str, Any] = {
+            "method": "cancel_order",
+            "req_id": r.req_id,
+            "success": rep.error is None,
+        }
         if rep.error is None:
             line["order_id"] = rep.order_id
             if rep.cl_ord_id:
@@ -67,12 +75,27 @@ def _cancel_order_lines(r: CancelOrderResult) -> int:
 
 def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> int:
     if isinstance(exc, KrakenAPIError):
-        _emit({"method": exc.method or method, "req_id": exc.req_id, "success": False,
-               "error": exc.error, "ids": list(ids)})
+        _emit(
+            {
+                "method": exc.method or method,
+                "req_id": exc.req_id,
+                "success": False,
+                "error": exc.error,
+                "ids": list(ids),
+            }
+        )
         return EXIT_REJECTED
     if isinstance(exc, RequestTimeout | ConnectionClosed):
-        _emit({"method": method, "req_id": getattr(exc, "req_id", None), "success": None,
-               "outcome": "unknown", "error": str(exc), "ids": list(getattr(exc, "ids", ids))})
+        _emit(
+            {
+                "method": method,
+                "req_id": getattr(exc, "req_id", None),
+                "success": None,
+                "outcome": "unknown",
+                "error": str(exc),
+                "ids": list(getattr(exc, "ids", ids)),
+            }
+        )
         return EXIT_UNKNOWN
     _emit({"method": method, "success": False, "error": str(exc), "ids": list(ids)})
     return EXIT_REJECTED
@@ -87,8 +110,12 @@ async def _cancel(args: argparse.Namespace) -> int:
     # Check everything we can before connecting: nothing is sent on bad input.
     check_url(args.url)
     if cl and total > 50:
-        raise ValidationError(f"--cl-ord-id with more than 50 ids in total ({total}) is not "
-                              "supported: split the call", field="cl_ord_id", value=total)
+        raise ValidationError(
+            f"--cl-ord-id with more than 50 ids in total ({total}) is not "
+            "supported: split the call",
+            field="cl_ord_id",
+            value=total,
+        )
     from ._protocol import Session
 
     probe = Session("x")
@@ -107,8 +134,9 @@ async def _cancel(args: argparse.Namespace) -> int:
 
         # Names the missing or malformed variable, never its value.
         creds = Credentials.from_env()
-    async with await connect(args.url, token=token, credentials=creds, rest_url=args.rest_url,
-                             timeout=args.timeout) as client:
+    async with await connect(
+        args.url, token=token, credentials=creds, rest_url=args.rest_url, timeout=args.timeout
+    ) as client:
         if total == 1:
             try:
                 r1 = await client.cancel_order(orders or None, cl_ord_id=cl or None)
@@ -153,10 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     cp = sub.add_parser("cancel", help="cancel orders (one JSON line per reply on stdout)")
     cp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
-    cp.add_argument("--token", help="WebSocket token; without it a token is fetched over REST "
-                    "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET")
-    cp.add_argument("--rest-url", default="https://api.kraken.com",
-                    help="REST base URL for the token fetch (the simulator prints its own)")
+    cp.add_argument(
+        "--token",
+        help="WebSocket token; without it a token is fetched over REST "
+        "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET",
+    )
+    cp.add_argument(
+        "--rest-url",
+        default="https://api.kraken.com",
+        help="REST base URL for the token fetch (the simulator prints its own)",
+    )
     cp.add_argument("--cl-ord-id", action="append", metavar="ID", help="repeatable")
     cp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     cp.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
@@ -186,10 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
-            print("krakenwire cancel: no ids given (need ORDER_ID... and/or --cl-ord-id)",
-                  file=sys.stderr)
-            print("usage: krakenwire cancel --url URL [--token T] [--cl-ord-id ID]... "
-                  "ORDER_ID ...", file=sys.stderr)
+            print(
+                "krakenwire cancel: no ids given (need ORDER_ID... and/or --cl-ord-id)",
+                file=sys.stderr,
+            )
+            print(
+                "usage: krakenwire cancel --url URL [--token T] [--cl-ord-id ID]... ORDER_ID ...",
+                file=sys.stderr,
+            )
             return EXIT_BAD_INPUT
         try:
             code = _run(_cancel(args))

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import picows
 
 from ._auth import Credentials, TokenFetcher
-from .plugins import PluginHost
 from ._protocol import ChannelMessage, Pending, Session, Unmatched, chunk
 from ._results import (
     BatchCancelResult,
@@ -42,6 +41,7 @@ from .errors import (
     RiskRejected,
     ValidationError,
 )
+from .plugins import PluginHost
 
 __all__ = ["DEFAULT_TIMEOUT", "Client", "ClientStats", "check_url", "connect"]
 
@@ -52,8 +52,18 @@ _TEXT = picows.WSMsgType.TEXT
 _CLOSE = picows.WSMsgType.CLOSE
 _now_ns = time.monotonic_ns
 # Requests the pre-send risk check sees (not ping/subscribe housekeeping).
-_TRADING = frozenset({"batch_cancel", "cancel_order", "cancel_all", "cancel_all_orders_after",
-                      "add_order", "batch_add", "amend_order", "edit_order"})
+_TRADING = frozenset(
+    {
+        "batch_cancel",
+        "cancel_order",
+        "cancel_all",
+        "cancel_all_orders_after",
+        "add_order",
+        "batch_add",
+        "amend_order",
+        "edit_order",
+    }
+)
 
 
 def _is_loopback(host: str) -> bool:
@@ -77,7 +87,10 @@ def check_url(url: str) -> str:
     if parts.scheme == "ws" and not _is_loopback(parts.hostname):
         raise ValidationError(
             f"refusing plain ws:// to {parts.hostname!r}: a token never travels unencrypted; "
-            "use wss:// (ws:// is allowed for loopback only)", field="url", value=url)
+            "use wss:// (ws:// is allowed for loopback only)",
+            field="url",
+            value=url,
+        )
     return url
 
 
@@ -94,8 +107,7 @@ class ClientStats:
         self.channel = 0
 
     def __repr__(self) -> str:
-        return ("ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__)
-                + ")")
+        return "ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__) + ")"
 
 
 class _Listener(picows.WSListener):
@@ -145,9 +157,15 @@ class Client:
     outcome is unknown.
     """
 
-    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 on_executions: Callable[[ChannelMessage], None] | None = None,
-                 plugins: PluginHost | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_executions: Callable[[ChannelMessage], None] | None = None,
+        plugins: PluginHost | None = None,
+    ) -> None:
         self.url = check_url(url)
         self.plugins = plugins if plugins is not None else PluginHost(autoload=False)
         self.timeout = timeout
@@ -184,11 +202,15 @@ class Client:
         self._loop = asyncio.get_running_loop()
         try:
             transport, _ = await picows.ws_connect(
-                lambda: _Listener(self), self.url, websocket_handshake_timeout=self.timeout,
-                enable_auto_pong=True)
-        except (OSError, picows.WSError, asyncio.TimeoutError) as exc:
-            raise ConnectError(f"cannot connect to {self.url}: {exc or type(exc).__name__}") \
-                from None
+                lambda: _Listener(self),
+                self.url,
+                websocket_handshake_timeout=self.timeout,
+                enable_auto_pong=True,
+            )
+        except (TimeoutError, OSError, picows.WSError) as exc:
+            raise ConnectError(
+                f"cannot connect to {self.url}: {exc or type(exc).__name__}"
+            ) from None
         self._transport = transport
         self._closed.clear()
         self._arm_keepalive()
@@ -198,8 +220,9 @@ class Client:
                 await self.subscribe_executions()
             except KrakenAPIError as exc:
                 await self.close()
-                raise AuthError(f"subscribe to executions refused: {exc.error}",
-                                error=exc.error) from None
+                raise AuthError(
+                    f"subscribe to executions refused: {exc.error}", error=exc.error
+                ) from None
             except KrakenwireError:
                 await self.close()
                 raise
@@ -232,8 +255,9 @@ class Client:
             self._keepalive = None
         self._fail_pending()
         self._closed.set()
-        self.plugins.event("disconnected", self, {"url": self.url,
-                                                  "close_code": str(self._close_code or "")})
+        self.plugins.event(
+            "disconnected", self, {"url": self.url, "close_code": str(self._close_code or "")}
+        )
 
     def _fail_pending(self) -> None:
         for p in self._session.fail_all():
@@ -243,7 +267,10 @@ class Client:
                 f"connection to {self.url} lost after sending {p.method} req_id={p.req_id}"
                 f" naming {len(p.all_ids)} id(s): the outcome is unknown (it may or may not"
                 " have executed); reconcile via the executions stream",
-                req_id=p.req_id, method=p.method, ids=p.all_ids)
+                req_id=p.req_id,
+                method=p.method,
+                ids=p.all_ids,
+            )
             self._settle(p)
 
     def _arm_keepalive(self) -> None:
@@ -286,8 +313,9 @@ class Client:
         assert loop is not None
         fut = loop.create_future()
         p.waiter = fut
-        p.timer = loop.call_later(self.timeout if timeout is None else timeout,
-                                  self._expire, p, timeout)
+        p.timer = loop.call_later(
+            self.timeout if timeout is None else timeout, self._expire, p, timeout
+        )
         p.sent_ns = _now_ns()
         t.send(_TEXT, data)
         self._last_send = time.monotonic()
@@ -315,8 +343,13 @@ class Client:
         secs = self.timeout if timeout is None else timeout
         p.outcome = RequestTimeout(
             f"no complete reply to {p.method} req_id={p.req_id} within {secs} s: the "
-            "outcome is unknown (it may or may not have executed)", req_id=p.req_id,
-            method=p.method, ids=p.all_ids, timeout=secs, partial=p.replies)
+            "outcome is unknown (it may or may not have executed)",
+            req_id=p.req_id,
+            method=p.method,
+            ids=p.all_ids,
+            timeout=secs,
+            partial=p.replies,
+        )
         self._settle(p)
 
     def _on_channel(self, ev: ChannelMessage) -> None:
@@ -341,9 +374,13 @@ class Client:
 
     # ---- public calls ---------------------------------------------------------------------
 
-    async def batch_cancel(self, orders: Iterable[str | int],
-                           cl_ord_id: Iterable[str] | None = None, *,
-                           timeout: float | None = None) -> BatchCancelResult:
+    async def batch_cancel(
+        self,
+        orders: Iterable[str | int],
+        cl_ord_id: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> BatchCancelResult:
         """Cancel 2..50 orders in ONE wire request.
 
         Args:
@@ -362,10 +399,14 @@ class Client:
         result: BatchCancelResult = await self._send(p, data, timeout)
         return result
 
-    async def cancel_order(self, order_id: Iterable[str] | None = None, *,
-                           cl_ord_id: Iterable[str] | None = None,
-                           order_userref: Iterable[int] | None = None,
-                           timeout: float | None = None) -> CancelOrderResult:
+    async def cancel_order(
+        self,
+        order_id: Iterable[str] | None = None,
+        *,
+        cl_ord_id: Iterable[str] | None = None,
+        order_userref: Iterable[int] | None = None,
+        timeout: float | None = None,
+    ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
         Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False);
@@ -375,8 +416,9 @@ class Client:
         result: CancelOrderResult = await self._send(p, data, timeout)
         return result
 
-    async def cancel_orders(self, ids: Iterable[str | int], *,
-                            timeout: float | None = None) -> CancelOrdersResult:
+    async def cancel_orders(
+        self, ids: Iterable[str | int], *, timeout: float | None = None
+    ) -> CancelOrdersResult:
         """Cancel any number of orders: ceil(n/50) batch_cancels, all written before any wait.
 
         Chunks are balanced so none holds a single id (51 -> 26 + 25); one id goes through
@@ -429,8 +471,9 @@ class Client:
         result: CancelAllResult = await self._send(p, data, timeout)
         return result
 
-    async def cancel_after(self, timeout_s: int, *,
-                           timeout: float | None = None) -> CancelAfterResult:
+    async def cancel_after(
+        self, timeout_s: int, *, timeout: float | None = None
+    ) -> CancelAfterResult:
         """Arm (or with 0 disarm) Kraken's dead man's switch: cancel all in ``timeout_s`` s."""
         p, data = self._session.cancel_after(timeout_s)
         result: CancelAfterResult = await self._send(p, data, timeout)
@@ -442,14 +485,23 @@ class Client:
         result: PongResult = await self._send(p, data, timeout)
         return result
 
-    async def subscribe_executions(self, *, snap_orders: bool = True, snap_trades: bool = False,
-                                   order_status: bool = True, ratecounter: bool = False,
-                                   timeout: float | None = None) -> Any:
+    async def subscribe_executions(
+        self,
+        *,
+        snap_orders: bool = True,
+        snap_trades: bool = False,
+        order_status: bool = True,
+        ratecounter: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
         """Subscribe to ``executions`` (done by :func:`connect`; Kraken closes an auth socket
         with no subscription)."""
         p, data = self._session.subscribe_executions(
-            snap_orders=snap_orders, snap_trades=snap_trades, order_status=order_status,
-            ratecounter=ratecounter)
+            snap_orders=snap_orders,
+            snap_trades=snap_trades,
+            order_status=order_status,
+            ratecounter=ratecounter,
+        )
         return await self._send(p, data, timeout)
 
 
@@ -459,11 +511,18 @@ def _consume(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-async def connect(url: str, *, token: str | None = None, credentials: Credentials | None = None,
-                  rest_url: str = "https://api.kraken.com", timeout: float = DEFAULT_TIMEOUT,
-                  subscribe: bool = True,
-                  on_executions: Callable[[ChannelMessage], None] | None = None,
-                  plugins: Iterable[object] = (), autoload_plugins: bool | None = None) -> Client:
+async def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    credentials: Credentials | None = None,
+    rest_url: str = "https://api.kraken.com",
+    timeout: float = DEFAULT_TIMEOUT,
+    subscribe: bool = True,
+    on_executions: Callable[[ChannelMessage], None] | None = None,
+    plugins: Iterable[object] = (),
+    autoload_plugins: bool | None = None,
+) -> Client:
     """Open an authenticated trading connection.
 
     Args:
@@ -487,8 +546,11 @@ async def connect(url: str, *, token: str | None = None, credentials: Credential
     if token is None and credentials is not None:
         token = (await TokenFetcher(credentials, rest_url, timeout=timeout).fetch()).value
     if not token or not isinstance(token, str):
-        raise ValidationError("connect needs token= (a WebSocket token string) or credentials=",
-                              field="token", value=None)
+        raise ValidationError(
+            "connect needs token= (a WebSocket token string) or credentials=",
+            field="token",
+            value=None,
+        )
     host = PluginHost(plugins, autoload=autoload_plugins)
     client = Client(url, token, timeout=timeout, on_executions=on_executions, plugins=host)
     await client._open(subscribe=subscribe)

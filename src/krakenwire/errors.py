@@ -89,7 +89,11 @@ class ConnectionLost(ConnectionClosed):
     """
 
     def __init__(
-        self, message: str, *, req_id: int | None = None, method: str = "",
+        self,
+        message: str,
+        *,
+        req_id: int | None = None,
+        method: str = "",
         ids: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
@@ -109,8 +113,14 @@ class RequestTimeout(KrakenwireError, TimeoutError):
     """
 
     def __init__(
-        self, message: str, *, req_id: int | None = None, method: str = "",
-        ids: Sequence[str] = (), timeout: float = 0.0, partial: Sequence[Any] = (),
+        self,
+        message: str,
+        *,
+        req_id: int | None = None,
+        method: str = "",
+        ids: Sequence[str] = (),
+        timeout: float = 0.0,
+        partial: Sequence[Any] = (),
     ) -> None:
         super().__init__(message)
         self.req_id = req_id

@@ -103,8 +103,12 @@ class PluginHost:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not stop the others
                 self.failed.append((ep.name, f"{type(exc).__name__}: {exc}"))
-                warnings.warn(f"krakenwire plugin {ep.name!r} ({ep.value}) failed to load: "
-                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"krakenwire plugin {ep.name!r} ({ep.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 continue
             self.pm.register(plugin, name=ep.name)
 
@@ -140,14 +144,17 @@ class PluginHost:
             return None
         order = ("request", "client")
         if impls is None:  # wrappers present: let pluggy run them, keep fail-closed semantics
+
             def run_pm(request: Any, client: Any) -> None:
                 try:
                     veto = hook(request=request, client=client)
                 except Exception as exc:
-                    raise RiskRejected(Veto(f"risk check raised {type(exc).__name__}: {exc}",
-                                            "?")) from exc
+                    raise RiskRejected(
+                        Veto(f"risk check raised {type(exc).__name__}: {exc}", "?")
+                    ) from exc
                 if veto is not None:
                     raise RiskRejected(_named(veto, "?"))
+
             return run_pm
         calls = [(i.plugin_name, _caller(i, order)) for i in impls]
 
@@ -156,8 +163,9 @@ class PluginHost:
                 try:
                     veto = call(request, client)
                 except Exception as exc:
-                    raise RiskRejected(Veto(
-                        f"risk check raised {type(exc).__name__}: {exc}", name)) from exc
+                    raise RiskRejected(
+                        Veto(f"risk check raised {type(exc).__name__}: {exc}", name)
+                    ) from exc
                 if veto is not None:
                     raise RiskRejected(_named(veto, name))
 
@@ -206,8 +214,9 @@ class PluginHost:
                 _caller(impl, ("event", "client", "detail"))(event, client, detail)
             except Exception:
                 self.event_errors += 1
-                log.exception("connection_event hook of plugin %r raised (ignored)",
-                              impl.plugin_name)
+                log.exception(
+                    "connection_event hook of plugin %r raised (ignored)", impl.plugin_name
+                )
 
 
 def _named(veto: Any, plugin: str) -> Veto:

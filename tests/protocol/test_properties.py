@@ -76,8 +76,9 @@ def test_every_id_in_exactly_one_chunk(order_ids):
     assert flat == order_ids
 
 
-@given(st.lists(ids, min_size=2, max_size=50, unique=True), st.integers(1, 2**31 - 1),
-       st.booleans())
+@given(
+    st.lists(ids, min_size=2, max_size=50, unique=True), st.integers(1, 2**31 - 1), st.booleans()
+)
 def test_batch_cancel_struct_round_trips(order_ids, rid, with_cl):
     cl = ["c1", "c2"] if with_cl and len(order_ids) <= 48 else None
     req = m.BatchCancel(m.BatchCancelParams(order_ids, "tok", cl), rid)
@@ -86,17 +87,24 @@ def test_batch_cancel_struct_round_trips(order_ids, rid, with_cl):
     assert back == req
 
 
-@given(st.builds(m.CancelOrderParams, st.text(min_size=1),
-                 st.none() | st.lists(ids, max_size=5)),
-       st.integers(0, 2**31))
+@given(
+    st.builds(m.CancelOrderParams, st.text(min_size=1), st.none() | st.lists(ids, max_size=5)),
+    st.integers(0, 2**31),
+)
 def test_cancel_order_struct_round_trips(params, rid):
     req = m.CancelOrder(params, rid)
     assert msgspec.json.decode(m.ENCODER.encode(req), type=m.CancelOrder) == req
 
 
-@given(st.builds(m.Reply, method=st.sampled_from(["", "batch_cancel", "pong"]),
-                 req_id=st.none() | st.integers(0, 2**40), success=st.none() | st.booleans(),
-                 error=st.none() | st.text(max_size=30)))
+@given(
+    st.builds(
+        m.Reply,
+        method=st.sampled_from(["", "batch_cancel", "pong"]),
+        req_id=st.none() | st.integers(0, 2**40),
+        success=st.none() | st.booleans(),
+        error=st.none() | st.text(max_size=30),
+    )
+)
 def test_reply_struct_round_trips(reply):
     fields = {f: getattr(reply, f) for f in ("method", "req_id", "success", "error")}
     frame = msgspec.json.encode({k: v for k, v in fields.items() if v is not None})
@@ -104,8 +112,9 @@ def test_reply_struct_round_trips(reply):
 
 
 actions = st.lists(
-    st.tuples(st.sampled_from(["bc", "co", "ping", "reply", "junk", "forget", "fail"]),
-              st.integers(0, 10)),
+    st.tuples(
+        st.sampled_from(["bc", "co", "ping", "reply", "junk", "forget", "fail"]), st.integers(0, 10)
+    ),
     max_size=60,
 )
 
@@ -134,8 +143,14 @@ def test_session_never_leaks_a_pending_id(script):
             rid = sorted(live)[k % len(live)]
             method = live[rid].method
             method = "pong" if method == "ping" else method
-            frame = msgspec.json.encode({"method": method, "req_id": rid, "success": True,
-                                         "result": {"count": 1, "order_id": "O"}})
+            frame = msgspec.json.encode(
+                {
+                    "method": method,
+                    "req_id": rid,
+                    "success": True,
+                    "result": {"count": 1, "order_id": "O"},
+                }
+            )
             ev = s.receive(frame)
             if isinstance(ev, Pending):
                 assert ev.req_id not in done

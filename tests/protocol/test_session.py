@@ -156,8 +156,11 @@ def test_pong_without_success_key_is_a_pong():
 def test_cancel_all_and_cancel_after():
     s = Session("t")
     p, data = s.cancel_all()
-    assert json.loads(data) == {"method": "cancel_all", "params": {"token": "t"},
-                                "req_id": p.req_id}
+    assert json.loads(data) == {
+        "method": "cancel_all",
+        "params": {"token": "t"},
+        "req_id": p.req_id,
+    }
     ev = s.receive(
         b'{"method":"cancel_all","req_id":%d,"result":{"count":1},"success":true,'
         b'"time_in":"2023-09-26T13:09:48.463201Z","time_out":"2023-09-26T13:09:48.471419Z"}'
@@ -169,8 +172,7 @@ def test_cancel_all_and_cancel_after():
     assert json.loads(data)["method"] == "cancel_all_orders_after"
     ev = s.receive(
         b'{"method":"cancel_all_orders_after","req_id":%d,"result":{"currentTime":'
-        b'"2023-09-21T15:49:29Z","triggerTime":"2023-09-21T15:51:09Z"},"success":true}'
-        % p.req_id
+        b'"2023-09-21T15:49:29Z","triggerTime":"2023-09-21T15:51:09Z"},"success":true}' % p.req_id
     )
     assert ev.outcome.trigger_time.isoformat() == "2023-09-21T15:51:09+00:00"
     p, _ = s.cancel_after(0)
@@ -205,8 +207,7 @@ def test_status_heartbeat_executions_are_channel_messages():
 def test_unmatched_and_malformed_are_counted_never_fatal():
     s = Session("t")
     p, _ = s.batch_cancel(["A", "B"])
-    ev = s.receive(b'{"method":"batch_cancel","req_id":999999,"success":true,'
-                   b'"result":{"count":2}}')
+    ev = s.receive(b'{"method":"batch_cancel","req_id":999999,"success":true,"result":{"count":2}}')
     assert isinstance(ev, Unmatched) and s.unmatched == 1
     with pytest.raises(RemoteProtocolError):
         s.receive(b"not json")
@@ -214,8 +215,10 @@ def test_unmatched_and_malformed_are_counted_never_fatal():
         s.receive(b'{"method":"batch_cancel","req_id":"abc"}')
     assert s.malformed == 2
     # A reply to our req_id with an unreadable result still settles the request.
-    ev = s.receive(b'{"method":"batch_cancel","req_id":%d,"success":true,'
-                   b'"result":{"count":"three"}}' % p.req_id)
+    ev = s.receive(
+        b'{"method":"batch_cancel","req_id":%d,"success":true,'
+        b'"result":{"count":"three"}}' % p.req_id
+    )
     assert isinstance(ev, Pending) and isinstance(ev.outcome, RemoteProtocolError)
     assert s.pending == {}
     # v1-era flood error shape
@@ -225,8 +228,9 @@ def test_unmatched_and_malformed_are_counted_never_fatal():
 def test_reply_for_a_different_method_is_not_matched():
     s = Session("t")
     p, _ = s.batch_cancel(["A", "B"])
-    ev = s.receive(b'{"method":"cancel_all","req_id":%d,"success":true,'
-                   b'"result":{"count":2}}' % p.req_id)
+    ev = s.receive(
+        b'{"method":"cancel_all","req_id":%d,"success":true,"result":{"count":2}}' % p.req_id
+    )
     assert isinstance(ev, Unmatched)
     assert p.req_id in s.pending
 
@@ -258,8 +262,8 @@ def test_bad_input_is_refused_naming_the_problem(orders, cl, needle):
 def test_cl_ord_id_formats_accepted():
     s = Session("t")
     _, data = s.batch_cancel(
-        ["A"], ["mm-1", "0123456789abcdef0123456789ABCDEF",
-                "123e4567-e89b-12d3-a456-426614174000"])
+        ["A"], ["mm-1", "0123456789abcdef0123456789ABCDEF", "123e4567-e89b-12d3-a456-426614174000"]
+    )
     assert json.loads(data)["params"]["cl_ord_id"][0] == "mm-1"
 
 
@@ -299,4 +303,8 @@ def test_unified_variant_carries_asset_class():
     s = Session("t")
     _, data = s.batch_cancel(["A"], ["c-1"], unified=True)
     assert json.loads(data)["params"] == {
-        "orders": ["A"], "token": "t", "cl_ord_id": ["c-1"], "asset_class": "spot"}
+        "orders": ["A"],
+        "token": "t",
+        "cl_ord_id": ["c-1"],
+        "asset_class": "spot",
+    }

@@ -71,6 +71,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.json:
             line = {
                 "url": sim.url,
+                "rest_url": sim.rest_url,
                 "token": sim.token,
                 "tokens": sim.tokens,
                 "api_key": key,
@@ -79,6 +80,7 @@ async def run(args: argparse.Namespace) -> int:
             print(json.dumps(line), flush=True)
         else:
             print(sim.url, flush=True)
+            print(f"rest url: {sim.rest_url}", flush=True)
             print(f"token: {sim.token}", flush=True)
             print(f"api key: {key}", flush=True)
             print(f"api secret: {secret}", flush=True)

@@ -15,6 +15,7 @@ import ipaddress
 import random
 import secrets
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -24,6 +25,7 @@ from picows import WSCloseCode, WSUpgradeRequest, ws_create_server
 
 from ._book import Account, Order
 from ._conn import Conn
+from ._rest import RestTokenServer
 from ._wire import (
     ENCODER,
     ZERO,
@@ -126,6 +128,7 @@ class Simulator:
         orders: int = 0,
         accounts: int = 1,
         config: SimConfig | None = None,
+        rest: bool = True,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -151,6 +154,10 @@ class Simulator:
         self._deferred: list[tuple[Account, str, list[Order]]] = []
         self._batching = False
         self._server: asyncio.Server | None = None
+        # The REST GetWebSocketsToken endpoint, on its own loopback port (aiohttp).
+        self._rest: RestTokenServer | None = (
+            RestTokenServer(_LiveKeys(self), self.mint_token, host=host) if rest else None
+        )
         self._heartbeat: asyncio.TimerHandle | None = None
         for acct in self._accounts:
             acct._sink = self._on_exec
@@ -167,6 +174,13 @@ class Simulator:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"ws://{host}:{self.port}/v2"
+
+    @property
+    def rest_url(self) -> str:
+        """Base URL of the REST token endpoint (``POST /0/private/GetWebSocketsToken``)."""
+        if self._rest is None:
+            raise RuntimeError("this simulator was created with rest=False")
+        return self._rest.url
 
     @property
     def token(self) -> str:
@@ -225,6 +239,8 @@ class Simulator:
             return
         self._server = await ws_create_server(self._factory, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self._rest is not None:
+            await self._rest.start()
         loop = asyncio.get_running_loop()
         self._heartbeat = loop.call_later(self.config.heartbeat_interval, self._beat)
 
@@ -244,6 +260,8 @@ class Simulator:
         if server is not None:
             server.close()
             await server.wait_closed()
+        if self._rest is not None:
+            await self._rest.stop()
         await asyncio.sleep(0)
 
     async def __aenter__(self) -> Simulator:
@@ -399,3 +417,19 @@ def _exec_cancel(order: Order, ts: str) -> ExecCancel:
     if order.cl_ord_id is not None:
         row.cl_ord_id = order.cl_ord_id
     return row
+
+
+class _LiveKeys(Mapping[str, str]):
+    """The simulator's API keys as a live read-only mapping for the REST endpoint."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+
+    def __getitem__(self, key: str) -> str:
+        return self._sim._by_key[key].api_secret
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sim._by_key)
+
+    def __len__(self) -> int:
+        return len(self._sim._by_key)
