@@ -5,6 +5,7 @@ msgspec, with a local simulator (:mod:`krakenwire.sim`). Start with :func:`conne
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+from ._openorders import OpenOrders
 from ._protocol import ChannelMessage, Pending, Session
 from ._results import (
     BatchCancelResult,
@@ -15,9 +16,10 @@ from ._results import (
     CancelOrdersResult,
     ChunkOutcome,
     PongResult,
+    Reconciliation,
 )
 from ._timefmt import format_timestamp, parse_timestamp
-from .client import DEFAULT_TIMEOUT, Client, ClientStats, connect
+from .client import DEFAULT_TIMEOUT, Client, ClientStats, ConnectBudget, StateChange, connect
 from .errors import (
     AuthError,
     CancelOnlyMode,
@@ -42,10 +44,17 @@ from .errors import (
     ServiceUnavailable,
     ValidationError,
 )
+from .hookspecs import Veto, hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConnectBudget",
+    "OpenOrders",
+    "Reconciliation",
+    "StateChange",
+    "Veto",
+    "hookimpl",
     "AuthError",
     "BatchCancelResult",
     "CancelAfterResult",

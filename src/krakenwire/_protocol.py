@@ -53,6 +53,7 @@ class Pending:
         "outcome",
         "timer",
         "request",
+        "retried",
     )
 
     def __init__(
@@ -75,6 +76,7 @@ class Pending:
         self.outcome: Any = None
         self.timer: Any = None
         self.request = request
+        self.retried = False
 
     @property
     def all_ids(self) -> list[str]:
@@ -145,6 +147,22 @@ class Session:
     def _register(self, p: Pending) -> Pending:
         self.pending[p.req_id] = p
         return p
+
+    def resubmit(self, p: Pending) -> bytes:
+        """Re-register ``p`` under a new ``req_id`` with the current token; return its bytes.
+
+        Used once after Kraken rejected it for a stale token (so it did not execute).
+        """
+        rid = self._new_id()
+        p.req_id = rid
+        req = p.request
+        req.req_id = rid
+        params = getattr(req, "params", None)
+        if params is not None and hasattr(params, "token"):
+            params.token = self.token
+        p.replies = []
+        self.pending[rid] = p
+        return _encode(req)
 
     def forget(self, req_id: int) -> Pending | None:
         """Drop a pending request (send failed, or it timed out) and return it."""

@@ -168,3 +168,16 @@ class CancelOrdersResult(msgspec.Struct):
     def latency_ns(self) -> int:
         """The slowest chunk's round trip."""
         return max((c.result.latency_ns for c in self.chunks if c.result is not None), default=0)
+
+
+class Reconciliation(msgspec.Struct):
+    """What :meth:`Client.reconcile` learned from the executions snapshot.
+
+    ``gone``: ids no longer open (cancelled, filled or expired; ``statuses`` has the status when
+    the stream reported it). ``open``: ids still open. ``recancelled``: the re-cancel's result.
+    """
+
+    gone: list[str]
+    open: list[str]
+    statuses: dict[str, str] = {}
+    recancelled: CancelOrdersResult | None = None

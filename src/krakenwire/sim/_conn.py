@@ -93,7 +93,7 @@ class Conn(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if msg_type is not _TEXT and msg_type is not _BINARY:
+        if msg_type is not _TEXT and msg_type is not _BINARY or sim.blackhole:
             return
         self.frames += 1
         try:
@@ -249,7 +249,9 @@ class Conn(WSListener):
         acct.ledger.append(entry)
         self.trades += 1
         cfg = sim.config
-        close = cfg.close_after is not None and self.trades >= cfg.close_after
+        close = (cfg.close_after is not None and self.trades >= cfg.close_after) or (
+            cfg.close_prob > 0.0 and sim.rng.random() < cfg.close_prob
+        )
         if close or (cfg.drop_reply_prob > 0.0 and sim.rng.random() < cfg.drop_reply_prob):
             entry.reply_sent = False
         else:

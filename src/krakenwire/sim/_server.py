@@ -14,6 +14,7 @@ import base64
 import ipaddress
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class SimConfig:
         latency_jitter: extra uniform 0..jitter seconds per reply (order is preserved).
         drop_reply_prob: probability that a trading request executes but gets no reply.
         close_after: abruptly drop a connection after its Nth trading request executes.
+        close_prob: probability that a connection is dropped abruptly right after a trading
+            request executes (its reply is then not sent): the "unknown outcome" case.
         junk_every: every N inbound frames, also send a junk frame.
         close_empty_auth_after: close an authenticated connection holding no subscription.
         seed: seed of the random source behind jitter, drops and connection ids.
@@ -75,6 +78,7 @@ class SimConfig:
     latency_jitter: float = 0.0
     drop_reply_prob: float = 0.0
     close_after: int | None = None
+    close_prob: float = 0.0
     junk_every: int | None = None
     close_empty_auth_after: float | None = None
     seed: int | None = None
@@ -86,6 +90,8 @@ class SimConfig:
             raise ValueError(
                 f"batch_cancel_mode must be lenient or strict, not {self.batch_cancel_mode!r}"
             )
+        if not 0.0 <= self.close_prob <= 1.0:
+            raise ValueError(f"close_prob must be within 0..1, not {self.close_prob}")
         if not 0.0 <= self.drop_reply_prob <= 1.0:
             raise ValueError(f"drop_reply_prob must be within 0..1, not {self.drop_reply_prob}")
         if self.latency < 0 or self.latency_jitter < 0 or self.heartbeat_interval <= 0:
@@ -129,6 +135,7 @@ class Simulator:
         accounts: int = 1,
         config: SimConfig | None = None,
         rest: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -144,6 +151,10 @@ class Simulator:
         self.rng = random.Random(self.config.seed)
         self.system = "online"
         self.frames_received = 0
+        # While True the simulator reads and drops every frame and sends nothing (no replies,
+        # no heartbeats): a dead-but-open socket, for clients' liveness watchdogs.
+        self.blackhole = False
+        self._ssl = ssl_context
         self._fmt_out = clock.doc_text if self.config.doc_timestamps else clock.text
         self._accounts = [Account() for _ in range(accounts)]
         self._by_key = {a.api_key: a for a in self._accounts}
@@ -173,7 +184,8 @@ class Simulator:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}/v2"
+        scheme = "wss" if self._ssl is not None else "ws"
+        return f"{scheme}://{host}:{self.port}/v2"
 
     @property
     def rest_url(self) -> str:
@@ -225,6 +237,24 @@ class Simulator:
             if api_key is None or tok.account.api_key == api_key:
                 tok.dead = True
 
+    async def drop_connections(self, code: int | None = None) -> int:
+        """Close every client connection: abruptly (``code=None``, like a 1006) or with a close
+        frame carrying ``code`` (1001 for a gateway restart, 1008 for a policy violation).
+
+        Returns:
+            how many connections were closed.
+        """
+        conns = [c for c in self._conns if c.transport is not None and not c.closed]
+        for conn in conns:
+            assert conn.transport is not None
+            if code is None:
+                conn.transport.disconnect(graceful=False)
+            else:
+                conn.transport.send_close(WSCloseCode(code))
+                conn.transport.disconnect()
+        await asyncio.sleep(0)
+        return len(conns)
+
     async def set_system(self, system: str) -> None:
         """Change the engine state and push a ``status`` update to every connection."""
         if system not in _SYSTEMS:
@@ -237,7 +267,7 @@ class Simulator:
         """Start listening; :attr:`url` then carries the real port."""
         if self._server is not None:
             return
-        self._server = await ws_create_server(self._factory, self.host, self.port)
+        self._server = await ws_create_server(self._factory, self.host, self.port, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         if self._rest is not None:
             await self._rest.start()
@@ -374,7 +404,8 @@ class Simulator:
     def _beat(self) -> None:
         for conns in self._subs.values():
             for conn in conns:
-                conn.send(_HEARTBEAT)
+                if not self.blackhole:
+                    conn.send(_HEARTBEAT)
         loop = asyncio.get_running_loop()
         self._heartbeat = loop.call_later(self.config.heartbeat_interval, self._beat)
 

@@ -1,0 +1,195 @@
+"""The live view of open orders, kept from the ``executions`` channel's snapshot and updates.
+
+Kraken's batch_cancel reply carries only a count, so the executions stream is what says which
+orders are gone. Updates are sparse (only changed fields) and numbered by ``sequence``; a gap
+means an update was lost, so the view reports it and the client takes a fresh snapshot. Closed
+orders are remembered (bounded) so that a cancel can be confirmed per id after the fact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ._protocol import ChannelMessage
+
+__all__ = ["CLOSED_STATUSES", "OpenOrders"]
+
+CLOSED_STATUSES = frozenset({"canceled", "filled", "expired"})
+_CLOSING_EXEC = frozenset({"canceled", "filled", "expired"})
+_MAX_CLOSED = 100_000
+
+
+class OpenOrders:
+    """Open orders by ``order_id``, with lookups by ``cl_ord_id`` and ``order_userref``.
+
+    Each order is the dict of its latest known fields (prices and quantities as ``Decimal``).
+    ``ready`` is set once a snapshot has been applied on the current connection.
+    """
+
+    def __init__(self) -> None:
+        self._orders: dict[str, dict[str, Any]] = {}
+        self._by_cl: dict[str, str] = {}
+        self._by_ref: dict[int, set[str]] = {}
+        self._closed: OrderedDict[str, str] = OrderedDict()
+        self._watchers: dict[str, list[asyncio.Future[str]]] = {}
+        self.sequence: int | None = None
+        self.gaps = 0
+        self.ready = asyncio.Event()
+
+    def __repr__(self) -> str:
+        snap = "yes" if self.ready.is_set() else "no"
+        return f"<OpenOrders {len(self._orders)} open, snapshot={snap}>"
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._orders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._orders))
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        """The order's latest fields, or ``None`` if it is not open."""
+        return self._orders.get(order_id)
+
+    def by_cl_ord_id(self, cl_ord_id: str) -> dict[str, Any] | None:
+        oid = self._by_cl.get(cl_ord_id)
+        return self._orders.get(oid) if oid is not None else None
+
+    def by_userref(self, order_userref: int) -> list[dict[str, Any]]:
+        return [self._orders[o] for o in sorted(self._by_ref.get(order_userref, ()))]
+
+    def values(self) -> list[dict[str, Any]]:
+        return list(self._orders.values())
+
+    def closed_status(self, order_id: str) -> str | None:
+        """How a recently closed order ended (``"canceled"``, ``"filled"``, ``"expired"``)."""
+        return self._closed.get(order_id)
+
+    def resolve(self, ident: str) -> list[str]:
+        """Open order ids an identifier names: an order_id, a cl_ord_id, or a userref string."""
+        if ident in self._orders:
+            return [ident]
+        oid = self._by_cl.get(ident)
+        if oid is not None:
+            return [oid]
+        if ident.isdigit():
+            return sorted(self._by_ref.get(int(ident), ()))
+        return []
+
+    # ---- feeding --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget the snapshot state (the connection dropped); orders stay until the next one."""
+        self.sequence = None
+        self.ready.clear()
+
+    def apply(self, msg: ChannelMessage) -> bool:
+        """Apply one executions frame. Returns ``False`` when ``sequence`` shows a gap (the
+        frame is still applied; the caller should take a fresh snapshot)."""
+        ok = True
+        seq = msg.sequence
+        if msg.type == "snapshot":
+            self._load(msg.data or ())
+        else:
+            if seq is not None and self.sequence is not None and seq != self.sequence + 1:
+                self.gaps += 1
+                ok = False
+            for item in msg.data or ():
+                if isinstance(item, dict):
+                    self._update(item)
+        if seq is not None:
+            self.sequence = seq
+        if msg.type == "snapshot":
+            self.ready.set()
+        return ok
+
+    def _load(self, items: Iterable[Any]) -> None:
+        before = set(self._orders)
+        self._orders.clear()
+        self._by_cl.clear()
+        self._by_ref.clear()
+        for item in items:
+            if isinstance(item, dict) and "order_id" in item:
+                status = item.get("order_status") or item.get("exec_type")
+                if status in CLOSED_STATUSES:
+                    continue
+                self._put(item["order_id"], dict(item))
+        # Orders that vanished while we were not looking are closed, reason unknown.
+        for oid in before - set(self._orders):
+            self._close(oid, "closed")
+
+    def _update(self, item: dict[str, Any]) -> None:
+        oid = item.get("order_id")
+        if not isinstance(oid, str):
+            return
+        status = item.get("order_status")
+        if (
+            status in CLOSED_STATUSES
+            or item.get("exec_type") in _CLOSING_EXEC
+            and (status is None or status in CLOSED_STATUSES)
+        ):
+            self._close(oid, str(status or item.get("exec_type")))
+            return
+        cur = self._orders.get(oid)
+        if cur is None:
+            self._put(oid, dict(item))
+        else:
+            cur.update(item)
+            self._index(oid, cur)
+
+    def _put(self, oid: str, order: dict[str, Any]) -> None:
+        self._orders[oid] = order
+        self._closed.pop(oid, None)
+        self._index(oid, order)
+
+    def _index(self, oid: str, order: dict[str, Any]) -> None:
+        cl = order.get("cl_ord_id")
+        if isinstance(cl, str) and cl:
+            self._by_cl[cl] = oid
+        ref = order.get("order_userref")
+        if isinstance(ref, int) and ref:
+            self._by_ref.setdefault(ref, set()).add(oid)
+
+    def _close(self, oid: str, status: str) -> None:
+        order = self._orders.pop(oid, None)
+        if order is not None:
+            cl = order.get("cl_ord_id")
+            if isinstance(cl, str) and self._by_cl.get(cl) == oid:
+                del self._by_cl[cl]
+            ref = order.get("order_userref")
+            if isinstance(ref, int) and ref in self._by_ref:
+                self._by_ref[ref].discard(oid)
+                if not self._by_ref[ref]:
+                    del self._by_ref[ref]
+        self._closed[oid] = status
+        self._closed.move_to_end(oid)
+        if len(self._closed) > _MAX_CLOSED:
+            self._closed.popitem(last=False)
+        for fut in self._watchers.pop(oid, ()):
+            if not fut.done():
+                fut.set_result(status)
+
+    # ---- waiting --------------------------------------------------------------------------
+
+    def watch(self, order_id: str) -> asyncio.Future[str]:
+        """A future resolved with the closing status when ``order_id`` closes (at once if it
+        already has)."""
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        status = self._closed.get(order_id)
+        if status is not None:
+            fut.set_result(status)
+        else:
+            self._watchers.setdefault(order_id, []).append(fut)
+        return fut
+
+    def unwatch(self, order_id: str, fut: asyncio.Future[str]) -> None:
+        lst = self._watchers.get(order_id)
+        if lst is not None and fut in lst:
+            lst.remove(fut)
+            if not lst:
+                del self._watchers[order_id]
