@@ -255,6 +255,17 @@ class Simulator:
         await asyncio.sleep(0)
         return len(conns)
 
+    def inject(self, data: bytes) -> int:
+        """Send ``data`` as a raw text frame to every connection (fuzzing clients).
+
+        Returns:
+            how many connections it was sent to.
+        """
+        conns = [c for c in self._conns if c.transport is not None and not c.closed]
+        for conn in conns:
+            conn.send(data)
+        return len(conns)
+
     async def set_system(self, system: str) -> None:
         """Change the engine state and push a ``status`` update to every connection."""
         if system not in _SYSTEMS:
