@@ -199,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--orders", type=int, default=200, help="orders placed per round")
     dp.add_argument("--rounds", type=int, default=10)
     dp.add_argument("--samples", type=int, default=1000, help="10-id batch_cancel samples")
+
+    sub.add_parser("plugins", help="list the plugins a client would load and their hooks")
+    bp = sub.add_parser("bench", help="the bench suite (also `make bench`)")
+    try:
+        from . import _bench_cli
+    except ImportError:  # the bench needs the [bench] extra; say so when it is run
+        _bench_cli = None  # type: ignore[assignment]
+    if _bench_cli is not None:
+        _bench_cli.add_arguments(bp)
     return p
 
 
@@ -218,6 +227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         code = _run(run_demo(args.orders, args.rounds, args.samples))
         return code
+    if args.command == "plugins":
+        from ._plugins_cli import run as plugins_run
+
+        return plugins_run(args)
+    if args.command == "bench":
+        try:
+            from . import _bench_cli
+        except ImportError as exc:
+            print(f"krakenwire bench needs the bench extra (make bench): {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return int(_bench_cli.run(args))
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
             print(
