@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -169,6 +170,14 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
+def _bench_module() -> Any:
+    # The bench's references (python-kraken-sdk, websockets, hdrhistogram) are an extra.
+    try:
+        return importlib.import_module("krakenwire._bench_cli")
+    except ImportError:
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="krakenwire", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"krakenwire {__version__}")
@@ -202,12 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="list the plugins a client would load and their hooks")
     bp = sub.add_parser("bench", help="the bench suite (also `make bench`)")
-    try:
-        from . import _bench_cli
-    except ImportError:  # the bench needs the [bench] extra; say so when it is run
-        _bench_cli = None  # type: ignore[assignment]
-    if _bench_cli is not None:
-        _bench_cli.add_arguments(bp)
+    bench_cli = _bench_module()
+    if bench_cli is not None:
+        bench_cli.add_arguments(bp)
     return p
 
 
@@ -232,12 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return plugins_run(args)
     if args.command == "bench":
-        try:
-            from . import _bench_cli
-        except ImportError as exc:
-            print(f"krakenwire bench needs the bench extra (make bench): {exc}", file=sys.stderr)
+        bench_cli = _bench_module()
+        if bench_cli is None:
+            print("krakenwire bench needs the bench extra: run `make bench`", file=sys.stderr)
             return EXIT_BAD_INPUT
-        return int(_bench_cli.run(args))
+        return int(bench_cli.run(args))
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
             print(
