@@ -18,3 +18,10 @@ def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]
         return asyncio.run(main())
 
     return _run
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make install` installs the first-party plugins; tests of the core must not depend on
+    them. Tests of entry-point loading unset this themselves."""
+    monkeypatch.setenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", "1")
