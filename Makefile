@@ -37,5 +37,20 @@ sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
 demo: install ## start the simulator, place and cancel orders, print a latency table
 	$(BIN)/krakenwire demo
 
+BENCH_STAMP := $(VENV)/.stamp-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## full bench (a few minutes): JSON, PNG plot, table, history line
+	$(BIN)/python -m bench
+
+bench-ci: $(BENCH_STAMP) ## short bench gate (~1 min): fails when p99 ratios regress past bench/baseline.json
+	$(BIN)/python -m bench --ci
+
+bench-plot: $(BENCH_STAMP) ## plot p99 over bench/history.jsonl -> bench/results/history.png
+	$(BIN)/python -m bench.plot_history
+
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
