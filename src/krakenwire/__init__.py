@@ -5,16 +5,23 @@ msgspec, with a local simulator (:mod:`krakenwire.sim`). Start with :func:`conne
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrders
 from ._protocol import ChannelMessage, Pending, Session
 from ._results import (
+    AddOrderResult,
+    AmendOrderResult,
+    BatchAddItem,
+    BatchAddResult,
     BatchCancelResult,
     CancelAfterResult,
     CancelAllResult,
+    CancelConfirmation,
     CancelOrderReply,
     CancelOrderResult,
     CancelOrdersResult,
     ChunkOutcome,
+    EditOrderResult,
     PongResult,
     Reconciliation,
 )
@@ -30,6 +37,7 @@ from .errors import (
     InsufficientFunds,
     InvalidArguments,
     InvalidOrder,
+    InvalidPrice,
     InvalidSession,
     KrakenAPIError,
     KrakenwireError,
@@ -49,6 +57,14 @@ from .hookspecs import Veto, hookimpl
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddOrderResult",
+    "AmendOrderResult",
+    "BatchAddItem",
+    "BatchAddResult",
+    "CancelAfterKeeper",
+    "CancelConfirmation",
+    "EditOrderResult",
+    "InvalidPrice",
     "ConnectBudget",
     "OpenOrders",
     "Reconciliation",

@@ -14,6 +14,19 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "AddOrder",
+    "AddOrderParams",
+    "AddOrderWire",
+    "AmendOrder",
+    "AmendOrderParams",
+    "AmendOrderWire",
+    "BatchAdd",
+    "BatchAddParams",
+    "BatchAddRowWire",
+    "BatchOrder",
+    "EditOrder",
+    "EditOrderParams",
+    "EditOrderWire",
     "BatchCancel",
     "BatchCancelParams",
     "BatchCancelWire",
@@ -97,6 +110,67 @@ class SubscribeParams(_Secretive):
     ratecounter: bool | None = None
 
 
+class BatchOrder(_Secretive, kw_only=True):
+    """One order of a `batch_add` (docs.kraken.com .../spot-websocket-v2/batch_add); prices and
+    quantities are ``Decimal`` so they go on the wire as exact JSON numbers."""
+
+    order_type: str
+    side: str
+    order_qty: Decimal
+    limit_price: Decimal | None = None
+    time_in_force: str | None = None
+    expire_time: str | None = None
+    post_only: bool | None = None
+    reduce_only: bool | None = None
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+
+
+class AddOrderParams(BatchOrder, kw_only=True):
+    """`add_order` params (docs.kraken.com .../spot-websocket-v2/add_order)."""
+
+    symbol: str
+    token: str
+    deadline: str | None = None
+    validate: bool | None = None
+
+
+class BatchAddParams(_Secretive, kw_only=True):
+    """`batch_add` params: 2..15 orders of one ``symbol``."""
+
+    orders: list[BatchOrder]
+    symbol: str
+    token: str
+    deadline: str | None = None
+    validate: bool | None = None
+
+
+class AmendOrderParams(_Secretive, kw_only=True):
+    """`amend_order` params: ``order_id`` or ``cl_ord_id`` (scalars); keeps the ids."""
+
+    token: str
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+    order_qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    post_only: bool | None = None
+    deadline: str | None = None
+
+
+class EditOrderParams(_Secretive, kw_only=True):
+    """`edit_order` params: cancel-and-replace; ``order_id`` and ``symbol`` required."""
+
+    order_id: str
+    symbol: str
+    token: str
+    order_qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    post_only: bool | None = None
+    order_userref: int | None = None
+    deadline: str | None = None
+    validate: bool | None = None
+
+
 class _Req(msgspec.Struct, tag_field="method", omit_defaults=True):
     pass
 
@@ -135,8 +209,38 @@ class Unsubscribe(_Req, tag="unsubscribe"):
     req_id: int
 
 
+class AddOrder(_Req, tag="add_order"):
+    params: AddOrderParams
+    req_id: int
+
+
+class BatchAdd(_Req, tag="batch_add"):
+    params: BatchAddParams
+    req_id: int
+
+
+class AmendOrder(_Req, tag="amend_order"):
+    params: AmendOrderParams
+    req_id: int
+
+
+class EditOrder(_Req, tag="edit_order"):
+    params: EditOrderParams
+    req_id: int
+
+
 Request = (
-    BatchCancel | CancelOrder | CancelAll | CancelAllOrdersAfter | Ping | Subscribe | Unsubscribe
+    BatchCancel
+    | CancelOrder
+    | CancelAll
+    | CancelAllOrdersAfter
+    | Ping
+    | Subscribe
+    | Unsubscribe
+    | AddOrder
+    | BatchAdd
+    | AmendOrder
+    | EditOrder
 )
 
 
@@ -190,6 +294,38 @@ class SubscribeWire(msgspec.Struct):
     warnings: list[str] = []
 
 
+class AddOrderWire(msgspec.Struct):
+    """`result` of add_order: ``{order_id, cl_ord_id?, order_userref?, warnings?}``."""
+
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+    warnings: list[str] = []
+
+
+class BatchAddRowWire(AddOrderWire):
+    """One row of batch_add's result array; a row the engine refused carries ``error``."""
+
+    error: str | None = None
+
+
+class AmendOrderWire(msgspec.Struct):
+    """`result` of amend_order: ``{amend_id, order_id?, cl_ord_id?, warnings?}``."""
+
+    amend_id: str = ""
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+    warnings: list[str] = []
+
+
+class EditOrderWire(msgspec.Struct):
+    """`result` of edit_order: ``{order_id, original_order_id, warnings?}``."""
+
+    order_id: str = ""
+    original_order_id: str = ""
+    warnings: list[str] = []
+
+
 class StatusData(msgspec.Struct):
     """One element of a `status` frame's ``data``; ``connection_id`` may exceed 2**63."""
 
@@ -208,3 +344,7 @@ CANCEL_ORDER_DECODER = msgspec.json.Decoder(CancelOrderWire)
 CANCEL_AFTER_DECODER = msgspec.json.Decoder(CancelAfterWire)
 SUBSCRIBE_DECODER = msgspec.json.Decoder(SubscribeWire)
 STATUS_DECODER = msgspec.json.Decoder(list[StatusData])
+ADD_ORDER_DECODER = msgspec.json.Decoder(AddOrderWire)
+BATCH_ADD_DECODER = msgspec.json.Decoder(list[BatchAddRowWire])
+AMEND_ORDER_DECODER = msgspec.json.Decoder(AmendOrderWire)
+EDIT_ORDER_DECODER = msgspec.json.Decoder(EditOrderWire)

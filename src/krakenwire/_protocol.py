@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from . import _messages as m
+from . import _orders
 from ._results import (
     BatchCancelResult,
     CancelAfterResult,
@@ -30,6 +31,7 @@ _encode = m.ENCODER.encode
 _decode_reply = m.REPLY_DECODER.decode
 _decode_bc = m.BATCH_CANCEL_DECODER.decode
 _EMPTY: list[str] = []
+_ORDER_METHODS = _orders.ORDER_METHODS
 # Errors that answer one order of a multi-id cancel_order; any other error ends the request.
 _PER_ORDER_ERRORS = frozenset({"EOrder:Invalid order", "EOrder:Unknown order"})
 
@@ -191,6 +193,8 @@ class Session:
             ValidationError: bad ids or count; nothing is registered.
         """
         ids = check_order_ids(orders)
+        if unified:
+            _check_unified(ids)
         cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id else None
         check_batch_size(len(ids) + (len(cids) if cids else 0))
         rid = self._new_id()
@@ -242,6 +246,36 @@ class Session:
             raise ValidationError("cancel_order needs at least one id", field=given[0], value=0)
         req = m.CancelOrder(params, rid)
         p = Pending(rid, "cancel_order", shown, expected, None, req)
+        return self._register(p), _encode(req)
+
+    # ---- order entry (validation and building in _orders.py) ------------------------------
+
+    def add_order(self, **fields: Any) -> tuple[Pending, bytes]:
+        """Validate and encode one ``add_order``; ``fields`` as :func:`_orders.add_order_params`."""
+        params = _orders.add_order_params(self.token, **fields)
+        req = m.AddOrder(params, self._new_id())
+        ids = [params.cl_ord_id] if params.cl_ord_id else []
+        return self._register(Pending(req.req_id, "add_order", ids, 1, None, req)), _encode(req)
+
+    def batch_add(self, orders: Sequence[Any], **fields: Any) -> tuple[Pending, bytes]:
+        """Validate and encode one ``batch_add`` (2..15 orders, one symbol)."""
+        params = _orders.batch_add_params(self.token, orders, **fields)
+        req = m.BatchAdd(params, self._new_id())
+        ids = [o.cl_ord_id for o in params.orders if o.cl_ord_id]
+        return self._register(Pending(req.req_id, "batch_add", ids, 1, None, req)), _encode(req)
+
+    def amend_order(self, **fields: Any) -> tuple[Pending, bytes]:
+        """Validate and encode one ``amend_order`` (by ``order_id`` or ``cl_ord_id``)."""
+        params = _orders.amend_order_params(self.token, **fields)
+        req = m.AmendOrder(params, self._new_id())
+        ids = [params.order_id or params.cl_ord_id or ""]
+        return self._register(Pending(req.req_id, "amend_order", ids, 1, None, req)), _encode(req)
+
+    def edit_order(self, **fields: Any) -> tuple[Pending, bytes]:
+        """Validate and encode one ``edit_order`` (cancel-and-replace; a new order id)."""
+        params = _orders.edit_order_params(self.token, **fields)
+        req = m.EditOrder(params, self._new_id())
+        p = Pending(req.req_id, "edit_order", [params.order_id], 1, None, req)
         return self._register(p), _encode(req)
 
     def cancel_all(self) -> tuple[Pending, bytes]:
@@ -403,6 +437,8 @@ class Session:
                     time_in_raw=r.time_in,
                     time_out_raw=r.time_out,
                 )
+        elif method in _ORDER_METHODS:
+            p.outcome = _orders.settle(method, r, p.req_id, now_ns - p.sent_ns)
         else:  # subscribe / unsubscribe and methods added by extensions
             if r.success:
                 p.outcome = m.SUBSCRIBE_DECODER.decode(r.result) if r.result else m.SubscribeWire()
@@ -416,6 +452,17 @@ class Session:
         out = list(self.pending.values())
         self.pending.clear()
         return out
+
+
+def _check_unified(ids: list[str]) -> None:
+    # Unified WS batch_cancel takes Kraken order ids only: no order_userref (§4.2).
+    for v in ids:
+        if v.isdigit():
+            raise ValidationError(
+                f"the unified batch_cancel takes no order_userref, got {v!r} in orders",
+                field="orders",
+                value=v,
+            )
 
 
 def _method_matches(sent: str, got: str) -> bool:

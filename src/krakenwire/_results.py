@@ -14,6 +14,12 @@ from ._timefmt import parse_timestamp
 from .errors import KrakenwireError
 
 __all__ = [
+    "AddOrderResult",
+    "AmendOrderResult",
+    "BatchAddItem",
+    "BatchAddResult",
+    "CancelConfirmation",
+    "EditOrderResult",
     "BatchCancelResult",
     "CancelAfterResult",
     "CancelAllResult",
@@ -42,14 +48,146 @@ class _Timed(msgspec.Struct, kw_only=True):
         return parse_timestamp(self.time_out_raw) if self.time_out_raw else None
 
 
-class BatchCancelResult(_Timed, kw_only=True):
+class CancelConfirmation(msgspec.Struct):
+    """Per-id outcome of a cancel, learned from the executions stream.
+
+    ``outcomes`` maps each id as given (order id, ``order_userref`` as a string, or cl_ord_id)
+    to ``"cancelled"`` (a ``canceled`` event arrived for every order it named, or they vanished
+    from a fresh snapshot after the request), ``"not_open"`` (it named no open order when the
+    request was made, or its orders closed otherwise, e.g. filled) or ``"unknown"`` (no event
+    before the timeout). ``orders`` maps each id to the open order ids it named at request
+    time; ``statuses`` holds the closing status the stream reported per order id.
+    """
+
+    outcomes: dict[str, str]
+    orders: dict[str, list[str]] = {}
+    statuses: dict[str, str] = {}
+
+    def _with(self, outcome: str) -> list[str]:
+        return [i for i, o in self.outcomes.items() if o == outcome]
+
+    @property
+    def cancelled(self) -> list[str]:
+        return self._with("cancelled")
+
+    @property
+    def not_open(self) -> list[str]:
+        return self._with("not_open")
+
+    @property
+    def unknown(self) -> list[str]:
+        return self._with("unknown")
+
+    @property
+    def rejected(self) -> list[str]:
+        """Ids of a :meth:`Client.cancel_orders` chunk Kraken refused (still open)."""
+        return self._with("rejected")
+
+    @property
+    def complete(self) -> bool:
+        """True when no id is ``"unknown"``."""
+        return "unknown" not in self.outcomes.values()
+
+
+class _Confirmable:
+    """Mixin of cancel results that may carry a :class:`CancelConfirmation` (``confirm=``)."""
+
+    __slots__ = ()
+    confirmation: CancelConfirmation | None
+
+    def _ids(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def gone(self) -> list[str]:
+        """Ids confirmed cancelled by the executions stream (empty without ``confirm=``)."""
+        c = self.confirmation
+        return c.cancelled if c is not None else []
+
+    @property
+    def not_open(self) -> list[str]:
+        """Ids that named no open order (empty without ``confirm=``)."""
+        c = self.confirmation
+        return c.not_open if c is not None else []
+
+    @property
+    def unconfirmed(self) -> list[str]:
+        """Ids with no confirmation (yet): every id when ``confirm=`` was not given."""
+        c = self.confirmation
+        return c.unknown if c is not None else self._ids()
+
+
+class BatchCancelResult(_Confirmable, _Timed, kw_only=True):
     """A successful batch_cancel. ``count`` is Kraken's number cancelled; it is not per-id:
-    ``count < len(orders) + len(cl_ord_id)`` means some were not open (see ``warnings``)."""
+    ``count < len(orders) + len(cl_ord_id)`` means some were not open (see ``warnings``).
+    With ``confirm=``, ``confirmation``/``gone``/``not_open``/``unconfirmed`` say it per id."""
 
     count: int
     warnings: list[str] = []
     orders: list[str] = []
     cl_ord_id: list[str] = []
+    confirmation: CancelConfirmation | None = None
+
+    def _ids(self) -> list[str]:
+        return self.orders + self.cl_ord_id
+
+
+class AddOrderResult(_Timed, kw_only=True):
+    """An order Kraken accepted (``order_id`` is ``""`` for ``validate=True``)."""
+
+    order_id: str
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+    warnings: list[str] = []
+
+
+class BatchAddItem(msgspec.Struct):
+    """One order of a batch_add, in request order: its ids, or the engine's error for it."""
+
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+    error: str | None = None
+    warnings: list[str] = []
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class BatchAddResult(_Timed, kw_only=True):
+    """A batch_add Kraken processed. An engine failure (e.g. ``EOrder:Insufficient funds``)
+    rejects only that order: its item has ``error`` (and ``error`` here repeats Kraken's
+    top-level string); a validation failure rejects the whole batch and raises instead."""
+
+    orders: list[BatchAddItem]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.error is None for o in self.orders)
+
+    @property
+    def order_ids(self) -> list[str]:
+        """Ids of the orders placed (failed rows left out)."""
+        return [o.order_id for o in self.orders if o.error is None]
+
+
+class AmendOrderResult(_Timed, kw_only=True):
+    """An amended order: same ids, a new ``amend_id``."""
+
+    amend_id: str
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+    warnings: list[str] = []
+
+
+class EditOrderResult(_Timed, kw_only=True):
+    """An edited (cancelled and replaced) order: ``order_id`` is the new id."""
+
+    order_id: str
+    original_order_id: str
+    warnings: list[str] = []
 
 
 class CancelAllResult(_Timed, kw_only=True):
@@ -72,7 +210,7 @@ class CancelOrderReply(msgspec.Struct):
         return self.error is None
 
 
-class CancelOrderResult(_Timed, kw_only=True):
+class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     """All replies to one cancel_order (Kraken sends one per order, same req_id).
 
     ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed.
@@ -91,6 +229,12 @@ class CancelOrderResult(_Timed, kw_only=True):
     @property
     def errors(self) -> list[str]:
         return [r.error for r in self.replies if r.error is not None]
+
+    requested: list[str] = []
+    confirmation: CancelConfirmation | None = None
+
+    def _ids(self) -> list[str]:
+        return self.requested or self.cancelled
 
 
 class CancelAfterResult(_Timed, kw_only=True):
@@ -133,10 +277,17 @@ class ChunkOutcome(msgspec.Struct):
         return getattr(self.error, "outcome", "rejected")
 
 
-class CancelOrdersResult(msgspec.Struct):
-    """Aggregate of :meth:`Client.cancel_orders`: one :class:`ChunkOutcome` per wire request."""
+class CancelOrdersResult(_Confirmable, msgspec.Struct):
+    """Aggregate of :meth:`Client.cancel_orders`: one :class:`ChunkOutcome` per wire request.
+
+    With ``confirm=``, ``confirmation`` covers every id of every chunk (``gone``, ``not_open``,
+    ``unconfirmed``)."""
 
     chunks: list[ChunkOutcome]
+    confirmation: CancelConfirmation | None = None
+
+    def _ids(self) -> list[str]:
+        return [i for c in self.chunks for i in c.ids]
 
     @property
     def ok(self) -> bool:

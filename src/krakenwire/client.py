@@ -8,19 +8,22 @@ lifecycle and ``_protocol.py`` for the sans-IO core.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._auth import Credentials
+from ._confirm import CancelTracker
 from ._connection import (
     DEFAULT_TIMEOUT,
     ClientStats,
     ConnectBudget,
-    Connection,
     StateChange,
     check_url,
 )
+from ._entry import OrderEntry
+from ._keeper import CancelAfterKeeper
 from ._protocol import ChannelMessage, Pending, chunk
 from ._results import (
     BatchCancelResult,
@@ -33,7 +36,7 @@ from ._results import (
     Reconciliation,
 )
 from ._validate import check_order_ids, chunk_sizes
-from .errors import KrakenwireError, RiskRejected, ValidationError
+from .errors import KrakenwireError, RequestTimeout, RiskRejected, ValidationError
 from .plugins import PluginHost
 
 __all__ = [
@@ -46,8 +49,10 @@ __all__ = [
     "connect",
 ]
 
+log = logging.getLogger("krakenwire")
 
-class Client(Connection):
+
+class Client(OrderEntry):
     """An authenticated Kraken WebSocket v2 trading connection. Create it with :func:`connect`.
 
     Every call takes ``timeout=`` (seconds, default :data:`DEFAULT_TIMEOUT`). A call raises
@@ -57,6 +62,10 @@ class Client(Connection):
     ``client.open_orders`` is the live view kept from the executions stream.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._keepers: set[CancelAfterKeeper] = set()
+
     # ---- public calls ---------------------------------------------------------------------
 
     async def batch_cancel(
@@ -65,6 +74,8 @@ class Client(Connection):
         cl_ord_id: Iterable[str] | None = None,
         *,
         timeout: float | None = None,
+        confirm: float | bool = False,
+        unified: bool = False,
     ) -> BatchCancelResult:
         """Cancel 2..50 orders in ONE wire request.
 
@@ -72,6 +83,12 @@ class Client(Connection):
             orders: Kraken order ids or ``order_userref`` numbers (an int is sent as its string).
             cl_ord_id: client order ids; counted with ``orders`` toward the 2..50 limit.
             timeout: seconds to wait for the reply.
+            confirm: also wait (``True``: up to ``timeout``; a number: that many seconds) for
+                the executions stream to confirm each id; ``result.confirmation`` then says
+                per id ``"cancelled"``, ``"not_open"`` or ``"unknown"``. Ids are resolved
+                through ``open_orders`` before sending (order ids, userrefs, cl_ord_ids).
+            unified: send the unified-WS variant (``asset_class: "spot"``; order ids and
+                cl_ord_ids only, 2..50 in total).
 
         Returns:
             :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
@@ -80,9 +97,57 @@ class Client(Connection):
             ValidationError: bad ids or count (nothing sent). KrakenAPIError: Kraken refused.
             RequestTimeout, ConnectionLost: outcome unknown.
         """
+        if confirm or unified:  # one branch: the plain path below pays nothing more
+            return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified)
         p, data = self._session.batch_cancel(orders, cl_ord_id)
         result: BatchCancelResult = await self._send(p, data, timeout)
         return result
+
+    async def _batch_cancel_ext(
+        self,
+        orders: Iterable[str | int],
+        cl_ord_id: Iterable[str] | None,
+        timeout: float | None,
+        confirm: float | bool,
+        unified: bool,
+    ) -> BatchCancelResult:
+        if confirm:
+            await self._view_ready(timeout)
+        p, data = self._session.batch_cancel(orders, cl_ord_id, unified=unified)
+        if not confirm:
+            plain: BatchCancelResult = await self._send(p, data, timeout)
+            return plain
+        tracker = CancelTracker(self.open_orders, p.ids, p.cl_ord_id)
+        result: BatchCancelResult = await self._tracked(tracker, p, data, timeout)
+        result.confirmation = await tracker.wait(self._confirm_secs(confirm, timeout))
+        return result
+
+    async def _view_ready(self, timeout: float | None) -> None:
+        """Confirmation resolves ids through the view: make sure its snapshot is in."""
+        view = self.open_orders
+        if not view.ready.is_set():
+            secs = self.timeout if timeout is None else timeout
+            try:
+                await asyncio.wait_for(view.ready.wait(), secs)
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"no executions snapshot within {secs} s: cannot confirm per id",
+                    timeout=secs,
+                ) from None
+
+    def _confirm_secs(self, confirm: float | bool, timeout: float | None) -> float:
+        if confirm is True:
+            return self.timeout if timeout is None else timeout
+        return float(confirm)
+
+    async def _tracked(
+        self, tracker: CancelTracker, p: Pending, data: bytes, timeout: float | None
+    ) -> Any:
+        try:
+            return await self._send(p, data, timeout)
+        except BaseException:
+            tracker.abandon()
+            raise
 
     async def cancel_order(
         self,
@@ -91,18 +156,37 @@ class Client(Connection):
         cl_ord_id: Iterable[str] | None = None,
         order_userref: Iterable[int] | None = None,
         timeout: float | None = None,
+        confirm: float | bool = False,
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
         Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False);
         a request-level error (bad arguments, bad token) raises :class:`KrakenAPIError`.
+        ``confirm`` as for :meth:`batch_cancel`.
         """
+        if confirm:
+            await self._view_ready(timeout)
         p, data = self._session.cancel_order(order_id, cl_ord_id, order_userref)
-        result: CancelOrderResult = await self._send(p, data, timeout)
-        return result
+        if not confirm:
+            result: CancelOrderResult = await self._send(p, data, timeout)
+            return result
+        if order_userref is not None:
+            tracker = CancelTracker(self.open_orders, userrefs=[int(i) for i in p.ids])
+        elif cl_ord_id is not None:
+            tracker = CancelTracker(self.open_orders, cl_ord_id=p.ids)
+        else:
+            tracker = CancelTracker(self.open_orders, p.ids)
+        res: CancelOrderResult = await self._tracked(tracker, p, data, timeout)
+        res.requested = list(p.ids)
+        res.confirmation = await tracker.wait(self._confirm_secs(confirm, timeout))
+        return res
 
     async def cancel_orders(
-        self, ids: Iterable[str | int], *, timeout: float | None = None
+        self,
+        ids: Iterable[str | int],
+        *,
+        timeout: float | None = None,
+        confirm: float | bool = False,
     ) -> CancelOrdersResult:
         """Cancel any number of orders: ceil(n/50) batch_cancels, all written before any wait.
 
@@ -110,9 +194,14 @@ class Client(Connection):
         ``cancel_order``. Never raises for a chunk's failure: each chunk's result or error
         (rejected, or unknown after a timeout / lost connection) is in the aggregate.
 
+        With ``confirm`` (as for :meth:`batch_cancel`) ``result.confirmation`` covers every id;
+        ids of a chunk Kraken rejected are ``"rejected"`` there (still open, not waited for).
+
         Raises:
             ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
         """
+        if confirm:
+            await self._view_ready(timeout)
         all_ids = check_order_ids(ids)
         n = len(all_ids)
         if n == 0:
@@ -138,6 +227,7 @@ class Client(Connection):
                     for q, _ in built[i + 1 :]:
                         s.forget(q.req_id)
                     raise
+        tracker = CancelTracker(self.open_orders, all_ids) if confirm else None
         futs = [self._write(p, data, timeout) for p, data in built]
         outcomes = await asyncio.gather(*futs, return_exceptions=True)
         chunks = []
@@ -148,7 +238,12 @@ class Client(Connection):
                 raise out
             else:
                 chunks.append(ChunkOutcome(p.ids, out, None))
-        return CancelOrdersResult(chunks)
+        result = CancelOrdersResult(chunks)
+        if tracker is not None:
+            rejected = [i for c in chunks if c.outcome == "rejected" for i in c.ids]
+            secs = self._confirm_secs(confirm, timeout)
+            result.confirmation = await tracker.wait(secs, rejected=rejected)
+        return result
 
     async def cancel_all(self, *, timeout: float | None = None) -> CancelAllResult:
         """Cancel every open order of the account."""
@@ -163,6 +258,40 @@ class Client(Connection):
         p, data = self._session.cancel_after(timeout_s)
         result: CancelAfterResult = await self._send(p, data, timeout)
         return result
+
+    def keep_cancel_after(
+        self,
+        timeout: int,
+        every: float,
+        *,
+        on_failure: Callable[[KrakenwireError], Any] | None = None,
+    ) -> CancelAfterKeeper:
+        """Keep Kraken's dead man's switch armed: ``cancel_all_orders_after(timeout)`` now and
+        every ``every`` seconds, in a background task, until ``await keeper.stop()`` or
+        :meth:`close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
+        the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
+        after a disconnect the keeper re-arms as soon as the connection is back.
+
+        Args:
+            timeout: the switch's seconds, 1..86399 (Kraken suggests 60).
+            every: seconds between re-arms, < ``timeout`` (Kraken suggests 15-30).
+
+        Raises:
+            ValidationError: bad ``timeout`` or ``every``.
+        """
+        keeper = CancelAfterKeeper(self, timeout, every, on_failure)
+        keeper.start()
+        self._keepers.add(keeper)
+        return keeper
+
+    async def close(self) -> None:
+        """Stop and disarm every dead man's switch keeper, then close for good."""
+        for keeper in list(self._keepers):
+            try:
+                await asyncio.wait_for(keeper.stop(disarm=True), self.timeout)
+            except (KrakenwireError, TimeoutError) as exc:
+                log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
+        await super().close()
 
     async def ping(self, *, timeout: float | None = None) -> PongResult:
         """Application-level ping; returns the pong with its round trip in ``latency_ns``."""

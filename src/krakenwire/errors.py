@@ -21,6 +21,7 @@ __all__ = [
     "InsufficientFunds",
     "InvalidArguments",
     "InvalidOrder",
+    "InvalidPrice",
     "InvalidSession",
     "KrakenAPIError",
     "KrakenwireError",
@@ -192,6 +193,10 @@ class InvalidOrder(KrakenAPIError):
     """``EOrder:Invalid order`` / ``EOrder:Unknown order``: no such open order."""
 
 
+class InvalidPrice(KrakenAPIError):
+    """``EOrder:Invalid price`` (and ``EOrder:Tick size check failed``): fix the price."""
+
+
 class RateLimitExceeded(KrakenAPIError):
     """``EOrder:Rate limit exceeded`` and the other rate-limit errors: back off."""
 
@@ -235,6 +240,8 @@ _BY_CODE: dict[str, type[KrakenAPIError]] = {
     "EAuth:Too many requests": RateLimitExceeded,
     "EGeneral:Too many requests": RateLimitExceeded,
     "EOrder:Insufficient funds": InsufficientFunds,
+    "EOrder:Invalid price": InvalidPrice,
+    "EOrder:Tick size check failed": InvalidPrice,
     "EOrder:Orders limit exceeded": OrdersLimitExceeded,
     "EService:Unavailable": ServiceUnavailable,
     "EGeneral:Internal error": ServiceUnavailable,

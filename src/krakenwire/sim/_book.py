@@ -81,6 +81,11 @@ class Account:
         self.ledger: list[LedgerEntry] = []
         self._by_cl: dict[str, str] = {}
         self._by_ref: dict[int, dict[str, None]] = {}  # dict as an ordered set
+        # Notional (qty * price, any side) the account may have open; None is unlimited.
+        # Set it to Decimal(0) to make every new order fail with EOrder:Insufficient funds.
+        self.funds: Decimal | None = None
+        # Kraken's per-pair trading rate counter: pair -> (value, monotonic time of value).
+        self.rate: dict[str, tuple[float, float]] = {}
         # Installed by the server: called with (account, exec_type, orders) after each change.
         self._sink: Sink | None = None
 
@@ -162,6 +167,33 @@ class Account:
 
     def cl_ord_id_in_use(self, cl_ord_id: str) -> bool:
         return cl_ord_id in self._by_cl
+
+    def open_count(self, symbol: str) -> int:
+        return sum(1 for o in self.open_orders.values() if o.symbol == symbol)
+
+    def open_notional(self) -> Decimal:
+        return sum((o.order_qty * o.limit_price for o in self.open_orders.values()), Decimal(0))
+
+    def pass_through(self, orders: list[Order], exec_type: str) -> None:
+        """Orders that never rest (market fills, unfilled IOC): ``pending_new``, then
+        ``exec_type`` (``filled`` or ``canceled``)."""
+        for order in orders:
+            order.timestamp = order.timestamp or _now_text()
+        self._emit("pending_new", orders)
+        self._emit(exec_type, orders)
+
+    def amended(self, order: Order) -> None:
+        """Announce an in-place amendment (same ids) as an ``amended`` update."""
+        order.created = time.monotonic()
+        self._emit("amended", [order])
+
+    def charge(self, symbol: str, cost: float, decay: float) -> float:
+        """Add ``cost`` to the pair's rate counter (after its decay); returns the new value."""
+        now = time.monotonic()
+        value, at = self.rate.get(symbol, (0.0, now))
+        value = max(0.0, value - (now - at) * decay) + cost
+        self.rate[symbol] = (value, now)
+        return value
 
     # -- lookups and cancels ---------------------------------------------------------------
 

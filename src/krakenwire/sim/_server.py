@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Literal
 
@@ -43,6 +44,8 @@ __all__ = ["SimConfig", "Simulator"]
 
 _SYSTEMS = frozenset(("online", "cancel_only", "maintenance", "post_only"))
 _HEARTBEAT = b'{"channel":"heartbeat"}'
+# exec_type -> order_status where they differ (an amended order is still "new").
+_STATUS = {"amended": "new", "restated": "new"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +70,13 @@ class SimConfig:
         seed: seed of the random source behind jitter, drops and connection ids.
         maxratecount: the ``maxratecount`` of the executions subscribe ack.
         version: the ``version`` of the status frame.
+        max_open_orders: open orders per pair before ``EOrder:Orders limit exceeded``
+            (Kraken: 60/80/225 by tier).
+        rate_limit: the per-pair trading counter's threshold (Kraken: 60/125/180); ``None``
+            turns the counter off. Past it, add/amend/edit fail with ``EOrder:Rate limit
+            exceeded``; cancels are still accepted (kraken-ws-v2.md §6).
+        rate_decay: the counter's decay per second (Kraken: 1/2.34/3.75).
+        market_price: the price market orders fill at (the sim has no order book).
     """
 
     token_ttl: float = 900.0
@@ -84,6 +94,10 @@ class SimConfig:
     seed: int | None = None
     maxratecount: int = 180
     version: str = "2.0.10"
+    max_open_orders: int = 225
+    rate_limit: float | None = None
+    rate_decay: float = 3.75
+    market_price: Decimal = Decimal(30000)
 
     def __post_init__(self) -> None:
         if self.batch_cancel_mode not in ("lenient", "strict"):
@@ -164,6 +178,7 @@ class Simulator:
         self._cancel_after: dict[Account, asyncio.TimerHandle] = {}
         self._deferred: list[tuple[Account, str, list[Order]]] = []
         self._batching = False
+        self._skip_sequence = 0
         self._server: asyncio.Server | None = None
         # The REST GetWebSocketsToken endpoint, on its own loopback port (aiohttp).
         self._rest: RestTokenServer | None = (
@@ -254,6 +269,12 @@ class Simulator:
                 conn.transport.disconnect()
         await asyncio.sleep(0)
         return len(conns)
+
+    def skip_sequence(self, *, drop: bool = True) -> None:
+        """Make the next executions update show a ``sequence`` gap on every connection: with
+        ``drop`` the update is lost (its number consumed, the frame never sent), otherwise it
+        is sent with one number skipped. Clients should re-subscribe for a fresh snapshot."""
+        self._skip_sequence = 2 if drop else 1
 
     def inject(self, data: bytes) -> int:
         """Send ``data`` as a raw text frame to every connection (fuzzing clients).
@@ -407,9 +428,14 @@ class Simulator:
         else:
             rows = [_exec_order(o, exec_type) for o in orders]
         data = msgspec.Raw(ENCODER.encode(rows))
+        skip, self._skip_sequence = self._skip_sequence, 0
         for conn in conns:
             if not conn.closed:
                 conn.seq += 1
+                if skip:
+                    conn.seq += 1 if skip == 1 else 0
+                    if skip == 2:  # the update is lost: its number is used, nothing is sent
+                        continue
                 conn.send(ENCODER.encode(ExecFrame("executions", "update", data, conn.seq)))
 
     def _beat(self) -> None:
@@ -429,11 +455,11 @@ def _exec_order(order: Order, exec_type: str) -> ExecOrder:
         order_type=order.order_type,
         order_qty=order.order_qty,
         limit_price=order.limit_price,
-        order_status=exec_type,
+        order_status=_STATUS.get(exec_type, exec_type),
         exec_type=exec_type,
         timestamp=order.timestamp,
         order_userref=order.order_userref,
-        cum_qty=ZERO,
+        cum_qty=order.order_qty if exec_type == "filled" else ZERO,
         time_in_force=order.time_in_force,
         post_only=order.post_only,
     )

@@ -21,6 +21,11 @@ from .._timefmt import format_timestamp
 
 __all__ = [
     "AddOrderParams",
+    "AmendOrderParams",
+    "AmendResult",
+    "BatchAddRow",
+    "EditOrderParams",
+    "EditResult",
     "BatchAddParams",
     "BatchCancelParams",
     "CancelAfterParams",
@@ -177,6 +182,39 @@ class BatchAddParams(TokenParams, kw_only=True):
     validate: bool = False
 
 
+class AmendOrderParams(TokenParams, kw_only=True):
+    """amend_order (docs.kraken.com .../spot-websocket-v2/amend_order)."""
+
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+    order_qty: Decimal | None = None
+    display_qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    limit_price_type: str | None = None
+    post_only: bool | None = None
+    trigger_price: Decimal | None = None
+    trigger_price_type: str | None = None
+    deadline: str | None = None
+    symbol: str | None = None
+
+
+class EditOrderParams(TokenParams, kw_only=True):
+    """edit_order (docs.kraken.com .../spot-websocket-v2/edit_order)."""
+
+    order_id: str
+    symbol: str
+    order_qty: Decimal | None = None
+    display_qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    post_only: bool | None = None
+    reduce_only: bool | None = None
+    order_userref: int | None = None
+    triggers: dict[str, Any] | None = None
+    fee_preference: str | None = None
+    deadline: str | None = None
+    validate: bool = False
+
+
 # -- outbound --------------------------------------------------------------------------------
 
 
@@ -223,6 +261,26 @@ class OrderIdResult(msgspec.Struct, omit_defaults=True):
     order_id: str
     cl_ord_id: str | None = None
     order_userref: int | None = None
+
+
+class BatchAddRow(msgspec.Struct, omit_defaults=True):
+    """One row of batch_add's result; a row the engine refused carries ``error``."""
+
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+    error: str | None = None
+
+
+class AmendResult(msgspec.Struct, omit_defaults=True):
+    amend_id: str
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+
+
+class EditResult(msgspec.Struct):
+    order_id: str
+    original_order_id: str
 
 
 class SubResult(msgspec.Struct, omit_defaults=True):
