@@ -1,8 +1,10 @@
-"""The ``krakenwire`` command line: sim, cancel, demo (and ``python -m krakenwire``).
+"""The ``krakenwire`` command line: sim, cancel, cancel-all, add, orders, demo (also
+``python -m krakenwire``).
 
-``cancel`` writes only JSON to stdout, one line per reply, and exits 0 when every reply
-succeeded, 1 when Kraken rejected something, 2 on bad input (nothing sent), 3 when the outcome
-is unknown or the connection failed. Diagnostics go to stderr.
+``cancel``, ``cancel-all``, ``add`` and ``orders`` write only JSON to stdout, one line per
+reply (or per open order), and exit 0 when every reply succeeded, 1 when Kraken rejected
+something, 2 on bad input (nothing sent), 3 when the outcome is unknown or the connection
+failed. Diagnostics go to stderr.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .errors import (
 __all__ = ["main"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-_enc = msgspec.json.Encoder()
+# Prices and quantities (Decimal) are written as exact JSON numbers.
+_enc = msgspec.json.Encoder(decimal_format="number")
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -161,6 +164,144 @@ async def _cancel(args: argparse.Namespace) -> int:
         return code
 
 
+async def _connected(args: argparse.Namespace) -> Any:
+    from .client import connect
+
+    creds = None
+    if not args.token:
+        from ._auth import Credentials
+
+        creds = Credentials.from_env()  # names the missing variable, never its value
+    return await connect(
+        args.url,
+        token=args.token,
+        credentials=creds,
+        rest_url=args.rest_url,
+        timeout=args.timeout,
+    )
+
+
+def _timed(line: dict[str, Any], r: Any) -> dict[str, Any]:
+    line.update(time_in=r.time_in_raw, time_out=r.time_out_raw, latency_us=r.latency_ns / 1000)
+    return line
+
+
+async def _orders(args: argparse.Namespace) -> int:
+    from .client import check_url
+
+    check_url(args.url)
+    async with await _connected(args) as client:
+        view = client.open_orders
+        try:
+            await asyncio.wait_for(view.ready.wait(), args.timeout)
+        except TimeoutError:
+            print("krakenwire orders: no executions snapshot in time", file=sys.stderr)
+            return EXIT_UNKNOWN
+        for order in view.values():
+            _emit(order)
+    return EXIT_OK
+
+
+def _add_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "symbol": args.symbol,
+        "side": args.side,
+        "order_qty": args.qty,
+        "order_type": args.type,
+        "limit_price": args.price,
+        "time_in_force": args.tif,
+        "expire_time": args.expire_time,
+        "post_only": args.post_only or None,
+        "cl_ord_id": args.cl_ord_id,
+        "order_userref": args.userref,
+        "validate": args.validate,
+    }
+
+
+async def _add(args: argparse.Namespace) -> int:
+    from ._protocol import Session
+    from .client import check_url
+
+    check_url(args.url)
+    fields = _add_fields(args)
+    Session("x").add_order(**fields)  # every check before connecting: nothing sent on bad input
+    async with await _connected(args) as client:
+        try:
+            r = await client.add_order(**fields)
+        except KrakenwireError as exc:
+            ids = [args.cl_ord_id] if args.cl_ord_id else []
+            return _error_line(exc, "add_order", ids)
+        line: dict[str, Any] = {
+            "method": "add_order",
+            "req_id": r.req_id,
+            "success": True,
+            "order_id": r.order_id,
+        }
+        if r.cl_ord_id:
+            line["cl_ord_id"] = r.cl_ord_id
+        if r.order_userref is not None:
+            line["order_userref"] = r.order_userref
+        if r.warnings:
+            line["warnings"] = r.warnings
+        _emit(_timed(line, r))
+    return EXIT_OK
+
+
+async def _cancel_all(args: argparse.Namespace) -> int:
+    from .client import check_url
+
+    check_url(args.url)
+    async with await _connected(args) as client:
+        try:
+            r = await client.cancel_all()
+        except KrakenwireError as exc:
+            return _error_line(exc, "cancel_all")
+        line: dict[str, Any] = {
+            "method": "cancel_all",
+            "req_id": r.req_id,
+            "success": True,
+            "count": r.count,
+        }
+        if r.warnings:
+            line["warnings"] = r.warnings
+        _emit(_timed(line, r))
+    return EXIT_OK
+
+
+def _guarded(name: str, coro: Any) -> int:
+    try:
+        code: int = _run(coro)
+    except (ValidationError, CredentialsError) as exc:
+        print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AuthError as exc:
+        print(f"krakenwire {name}: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except ConnectionClosed as exc:
+        print(f"krakenwire {name}: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    return code
+
+
+def _connection_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
+    sp.add_argument(
+        "--token",
+        help="WebSocket token; without it a token is fetched over REST "
+        "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET",
+    )
+    sp.add_argument(
+        "--rest-url",
+        default="https://api.kraken.com",
+        help="REST base URL for the token fetch (the simulator prints its own)",
+    )
+    sp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+
+
+def _userref(text: str) -> int:
+    return int(text)
+
+
 def _run(coro: Any) -> Any:
     try:
         import uvloop
@@ -204,6 +345,27 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     cp.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
 
+    cap = sub.add_parser("cancel-all", help="cancel every open order (one JSON line)")
+    _connection_options(cap)
+
+    op = sub.add_parser("orders", help="list open orders (one JSON line each, from the snapshot)")
+    _connection_options(op)
+
+    ap = sub.add_parser("add", help="place one order (one JSON line)")
+    _connection_options(ap)
+    ap.add_argument("--symbol", required=True, help="e.g. BTC/USD")
+    ap.add_argument("--side", required=True, choices=["buy", "sell"])
+    ap.add_argument("--qty", required=True, help="order quantity (a decimal, kept exact)")
+    ap.add_argument("--price", help="limit price (a decimal, kept exact); limit orders")
+    ap.add_argument("--type", default="limit", choices=["limit", "market"])
+    ap.add_argument("--tif", choices=["gtc", "gtd", "ioc"], help="time in force")
+    ap.add_argument("--expire-time", help="RFC3339 time, with --tif gtd")
+    ap.add_argument("--post-only", action="store_true")
+    ap.add_argument("--validate", action="store_true", help="let Kraken validate only")
+    ids = ap.add_mutually_exclusive_group()
+    ids.add_argument("--cl-ord-id", help="your order id (or --userref, not both)")
+    ids.add_argument("--userref", type=_userref, help="order_userref (an int)")
+
     dp = sub.add_parser("demo", help="simulator + place + cancel, with a latency table")
     dp.add_argument("--orders", type=int, default=200, help="orders placed per round")
     dp.add_argument("--rounds", type=int, default=10)
@@ -243,6 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("krakenwire bench needs the bench extra: run `make bench`", file=sys.stderr)
             return EXIT_BAD_INPUT
         return int(bench_cli.run(args))
+    if args.command == "orders":
+        return _guarded("orders", _orders(args))
+    if args.command == "add":
+        return _guarded("add", _add(args))
+    if args.command == "cancel-all":
+        return _guarded("cancel-all", _cancel_all(args))
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
             print(
