@@ -42,8 +42,16 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        """pluggy's register, also refusing a hookimpl that names no known hook (pluggy only
+        checks that in ``check_pending``): raises ``pluggy.PluginValidationError``."""
         out = super().register(plugin, name)
-        self._on_change()
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError:
+            super().unregister(plugin)
+            raise
+        finally:
+            self._on_change()
         return out
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
@@ -110,7 +118,15 @@ class PluginHost:
                     stacklevel=2,
                 )
                 continue
-            self.pm.register(plugin, name=ep.name)
+            try:
+                self.pm.register(plugin, name=ep.name)
+            except pluggy.PluginValidationError as exc:  # refused by pluggy's validation
+                self.failed.append((ep.name, f"PluginValidationError: {exc}"))
+                warnings.warn(
+                    f"krakenwire plugin {ep.name!r} ({ep.value}) refused: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
     def list_plugins(self) -> list[tuple[str, list[str]]]:
         """``(plugin name, [hook names it implements])`` for every registered plugin."""
