@@ -1,18 +1,21 @@
 """``krakenwire demo``: the product in one minute, offline.
 
-Starts the simulator, places orders, pulls them all with ``cancel_orders`` and 10-id
-``batch_cancel`` round trips, prints a p50/p99 latency table, and checks from both the
-simulator's book and the client's executions stream that no order is left open.
+Starts the simulator, places orders over the wire with ``batch_add``, pulls them all with
+``cancel_orders`` and 10-id ``batch_cancel`` round trips, each confirmed per id from the
+executions stream, prints a p50/p99 latency table, and checks from both the simulator's book and
+the client's executions stream that no order is left open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 
 from ._protocol import ChannelMessage
-from .client import connect
+from .client import Client, connect
 from .sim import Simulator
 
 
@@ -32,6 +35,31 @@ def _row(name: str, values_us: list[float]) -> str:
     )
 
 
+async def _place(client: Client, n: int, adds: list[float]) -> list[str]:
+    """Place ``n`` post-only quotes around a 30000 mid with batch_adds of up to 15, pipelined."""
+    quotes = [
+        {
+            "side": "buy" if i % 2 == 0 else "sell",
+            "order_qty": Decimal("0.001"),
+            "limit_price": Decimal(29000 - i) if i % 2 == 0 else Decimal(31000 + i),
+            "post_only": True,
+        }
+        for i in range(n)
+    ]
+    # Batches of 2..15 (a lone order goes with its neighbour).
+    batches = [quotes[i : i + 15] for i in range(0, n, 15)]
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [batches[-2][:-1], batches[-2][-1:] + batches[-1]]
+    results = await asyncio.gather(*(client.batch_add(b, symbol="BTC/USD") for b in batches))
+    ids: list[str] = []
+    for r in results:
+        adds.append(r.latency_ns / 1000)
+        if not r.ok:
+            raise RuntimeError(f"batch_add refused some orders: {r.error}")
+        ids.extend(r.order_ids)
+    return ids
+
+
 async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> int:
     """Run the demo; returns the process exit code (0 when every order is confirmed gone)."""
     out = sys.stdout
@@ -43,6 +71,9 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
                 cancelled_seen.add(item["order_id"])
 
     placed_ids: set[str] = set()
+    adds: list[float] = []
+    adds_piped: list[float] = []
+    unconfirmed_ids: list[str] = []
     totals: list[float] = []
     chunks: list[float] = []
     small: list[float] = []
@@ -50,24 +81,29 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
         acct = sim.account(sim.token)
         print(f"simulator on {sim.url}", file=out)
         async with await connect(sim.url, token=sim.token, on_executions=on_executions) as client:
+            await client.ping()  # the executions snapshot is in before the first confirm
             for _ in range(rounds):
-                ids = [o.order_id for o in acct.place(orders)]
+                ids = await _place(client, orders, adds_piped)
+                await client.ping()  # their "new" updates are in: the view knows them
                 placed_ids.update(ids)
                 t0 = time.perf_counter_ns()
-                res = await client.cancel_orders(ids)
+                res = await client.cancel_orders(ids, confirm=5.0)
                 totals.append((time.perf_counter_ns() - t0) / 1000)
                 if not res.ok or res.count != len(ids):
                     print(f"cancel_orders failed: {res}", file=sys.stderr)
                     return 1
+                unconfirmed_ids.extend(i for i in ids if i not in set(res.gone))
                 chunks.extend(c.result.latency_ns / 1000 for c in res.chunks if c.result)
             for _ in range(max(1, samples // 10)):
-                ids = [o.order_id for o in acct.place(10)]
+                ids = await _place(client, 10, adds)
+                await client.ping()
                 placed_ids.update(ids)
-                r = await client.batch_cancel(ids)
-                small.append(r.latency_ns / 1000)
+                r = await client.batch_cancel(ids, confirm=5.0)
+                small.append(r.latency_ns / 1000)  # the wire round trip, not the confirm wait
                 if r.count != 10:
                     print(f"batch_cancel cancelled {r.count} of 10", file=sys.stderr)
                     return 1
+                unconfirmed_ids.extend(r.unconfirmed + r.not_open)
             # The simulator answers in order: once the pong is here, every executions update
             # sent before it has been received too.
             await client.ping()
@@ -79,11 +115,14 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
         file=out,
     )
     print(f"  {'scenario':<34} {'n':>6} {'p50':>10} {'p99':>10} {'max':>10}", file=out)
-    print(_row(f"cancel_orders({orders} ids) total", totals), file=out)
+    print(_row(f"batch_add(15), {-(-orders // 15)} pipelined", adds_piped), file=out)
+    print(_row("batch_add(10 orders)", adds), file=out)
+    print(_row(f"cancel_orders({orders} ids) + confirm", totals), file=out)
     print(_row("  its 50-id batch_cancel chunks", chunks), file=out)
     print(_row("batch_cancel(10 ids)", small), file=out)
     print(f"\nopen orders left in the simulator: {open_left}", file=out)
     print(f"orders without a 'canceled' execution seen by the client: {len(unconfirmed)}", file=out)
-    ok = open_left == 0 and not unconfirmed
+    print(f"ids not confirmed 'cancelled' per id: {len(unconfirmed_ids)}", file=out)
+    ok = open_left == 0 and not unconfirmed and not unconfirmed_ids
     print("OK: every order placed is confirmed cancelled" if ok else "FAILED", file=out)
     return 0 if ok else 1
