@@ -58,6 +58,7 @@ _TEXT = picows.WSMsgType.TEXT
 _CLOSE = picows.WSMsgType.CLOSE
 _POLICY_VIOLATION = picows.WSCloseCode.POLICY_VIOLATION
 _now_ns = time.monotonic_ns
+SWEEP_INTERVAL = 0.01  # timeout resolution: a request expires within 10 ms of its deadline
 # Requests the pre-send risk check sees (not ping/subscribe housekeeping).
 TRADING = frozenset(
     {
@@ -286,7 +287,8 @@ class Connection:
         self._connected = asyncio.Event()
         self._tick: asyncio.TimerHandle | None = None
         self._probe: asyncio.Future[Any] | None = None
-        self._last_tx = 0.0
+        self._last_tx_ns = 0
+        self._sweeper: asyncio.TimerHandle | None = None
         self._last_rx_ns = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: list[asyncio.Queue[StateChange]] = []
@@ -374,7 +376,7 @@ class Connection:
         self._transport = transport
         self._close_code = None
         self._last_rx_ns = _now_ns()
-        self._last_tx = time.monotonic()
+        self._last_tx_ns = _now_ns()
         self._arm_tick()
         if self._subscribe:
             try:
@@ -523,7 +525,7 @@ class Connection:
             p, data = self._session.ping()
             self._probe = self._write(p, data, self.ping_timeout)
             self._probe.add_done_callback(self._probe_done)
-        elif time.monotonic() - self._last_tx >= self.keepalive_interval:
+        elif (_now_ns() - self._last_tx_ns) / 1e9 >= self.keepalive_interval:
             p, data = self._session.ping()
             self._write(p, data, self.timeout).add_done_callback(_consume)
         self._arm_tick()
@@ -570,12 +572,14 @@ class Connection:
         assert loop is not None
         fut = loop.create_future()
         p.waiter = fut
-        p.timer = loop.call_later(
-            self.timeout if timeout is None else timeout, self._expire, p, timeout
-        )
-        p.sent_ns = _now_ns()
+        # One sweeping timer per connection instead of a TimerHandle per request: arming and
+        # cancelling a call_later cost more than the rest of the send (bench: inproc).
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_INTERVAL, self._sweep)
+        p.sent_ns = now = _now_ns()
+        p.deadline = now + int((self.timeout if timeout is None else timeout) * 1e9)
         t.send(_TEXT, data)
-        self._last_tx = time.monotonic()
+        self._last_tx_ns = now
         return fut
 
     def _settle(self, p: Pending) -> None:
@@ -590,8 +594,6 @@ class Connection:
             p.retried = True
             self._spawn(self._refresh_and_resend(p))
             return
-        if p.timer is not None:
-            p.timer.cancel()
         fut = p.waiter
         if fut is not None and not fut.done():
             if isinstance(out, BaseException):
@@ -615,16 +617,26 @@ class Connection:
             p.outcome = rejected  # it was rejected and not re-sent: it did not execute
             self._settle(p)
             return
-        p.sent_ns = _now_ns()
-        t.send(_TEXT, data)
+        t.send(_TEXT, data)  # same deadline: the caller's timeout covers the refresh too
 
-    def _expire(self, p: Pending, timeout: float | None) -> None:
+    def _sweep(self) -> None:
+        """Expire requests past their deadline; runs every SWEEP_INTERVAL while any pend."""
+        self._sweeper = None
+        pending = self._session.pending
+        if not pending:
+            return
+        now = _now_ns()
+        for p in [p for p in pending.values() if 0 < p.deadline <= now]:
+            self._expire(p)
+        if pending and self._loop is not None:
+            self._sweeper = self._loop.call_later(SWEEP_INTERVAL, self._sweep)
+
+    def _expire(self, p: Pending) -> None:
         fut = p.waiter
         if fut is not None and fut.done():
             return
         self._session.forget(p.req_id)
-        p.timer = None
-        secs = self.timeout if timeout is None else timeout
+        secs = round((p.deadline - p.sent_ns) / 1e9, 3)
         p.outcome = RequestTimeout(
             f"no complete reply to {p.method} req_id={p.req_id} within {secs} s: the "
             "outcome is unknown (it may or may not have executed)",

@@ -53,7 +53,7 @@ class Pending:
         "sent_ns",
         "waiter",
         "outcome",
-        "timer",
+        "deadline",
         "request",
         "retried",
     )
@@ -76,7 +76,7 @@ class Pending:
         self.sent_ns = 0
         self.waiter: Any = None
         self.outcome: Any = None
-        self.timer: Any = None
+        self.deadline = 0  # monotonic ns after which the connection expires it; 0 = none
         self.request = request
         self.retried = False
 

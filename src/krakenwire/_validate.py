@@ -25,7 +25,6 @@ __all__ = [
 MIN_BATCH = 2
 MAX_BATCH = 50
 
-_ONLY_STR = {str}
 # cl_ord_id formats (docs.kraken.com/api/docs/guides/spot-clordid): a long UUID, a 32-hex short
 # UUID, or free text of at most 18 printable ASCII characters.
 _CL_ORD_ID = re.compile(
@@ -43,9 +42,13 @@ def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
     """
     if type(ids) is list or type(ids) is tuple:
         # Fast path, all in C: every item a str, none empty, none repeated.
-        seen = set(ids)
-        if len(seen) == len(ids) and "" not in seen and set(map(type, ids)) == _ONLY_STR:
-            return list(ids)
+        try:
+            seen = set(ids)
+            # str.join raises TypeError on any non-str item: the cheapest type check in C.
+            if len(seen) == len(ids) and "" not in seen and "".join(ids) is not None:
+                return list(ids)
+        except TypeError:  # unhashable or non-str items: the slow path names them
+            pass
     elif isinstance(ids, str | bytes):
         raise ValidationError(
             f"{field} must be a list of ids, not a single {type(ids).__name__} {ids!r}",
