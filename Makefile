@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml)
+PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml) docs/examples/krakenwire-example/pyproject.toml
 STAMP  := $(VENV)/.stamp-install
 
 .DEFAULT_GOAL := help
@@ -23,9 +23,9 @@ test: install ## run the whole test suite (loopback only)
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests plugins bench
-	$(BIN)/ruff format --check src tests plugins bench
-	$(BIN)/mypy src
+	$(BIN)/ruff check src tests plugins bench docs
+	$(BIN)/ruff format --check src tests plugins bench docs
+	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src
 
 fmt: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests plugins bench

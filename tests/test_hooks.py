@@ -422,3 +422,33 @@ class _Typo:
 
 
 BAD_PLUGIN = _Typo()
+
+
+def test_a_veto_of_any_chunk_sends_no_chunk_and_leaks_no_pending(run):
+    class VetoSecondChunk:
+        def __init__(self):
+            self.seen = 0
+
+        @krakenwire.hookimpl
+        def krakenwire_check_request(self, request):
+            self.seen += 1
+            if self.seen == 2:
+                return krakenwire.Veto("second chunk refused")
+            return None
+
+    async def main():
+        async with Simulator() as sim:
+            acct = sim.account(sim.token)
+            ids = [o.order_id for o in acct.place(120)]
+            async with await krakenwire.connect(
+                sim.url, token=sim.token, plugins=[VetoSecondChunk()], autoload_plugins=False
+            ) as client:
+                before = sim.frames_received
+                with pytest.raises(krakenwire.RiskRejected, match="second chunk refused"):
+                    await client.cancel_orders(ids)
+                assert client.pending == 0
+                await client.ping()
+                assert sim.frames_received == before + 1  # only the ping
+            assert len(acct.open_orders) == 120
+
+    run(main)

@@ -220,11 +220,12 @@ class Client(OrderEntry):
                 raise
         check = self.plugins.check
         if check is not None:  # every chunk passes the risk check before any is sent
-            for i, (p, _) in enumerate(built):
+            for p, _ in built:
                 try:
                     self._check(check, p)
                 except RiskRejected:
-                    for q, _ in built[i + 1 :]:
+                    # Nothing is sent: drop every chunk, those that passed the check too.
+                    for q, _ in built:
                         s.forget(q.req_id)
                     raise
         tracker = CancelTracker(self.open_orders, all_ids) if confirm else None
