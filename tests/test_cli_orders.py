@@ -10,13 +10,40 @@ def conn(info):
 
 def test_add_orders_cancel_all_round_trip(sim_proc):  # noqa: F811
     info = sim_proc("--orders", "2")
-    r = cli("add", *conn(info), "--symbol", "BTC/USD", "--side", "buy", "--qty", "0.00010000",
-            "--price", "29000.5", "--post-only", "--cl-ord-id", "cli-1")
+    r = cli(
+        "add",
+        *conn(info),
+        "--symbol",
+        "BTC/USD",
+        "--side",
+        "buy",
+        "--qty",
+        "0.00010000",
+        "--price",
+        "29000.5",
+        "--post-only",
+        "--cl-ord-id",
+        "cli-1",
+    )
     assert r.returncode == 0, r.stderr
     (added,) = lines(r.stdout)
     assert added["success"] is True and added["order_id"] and added["cl_ord_id"] == "cli-1"
-    r = cli("add", *conn(info), "--symbol", "BTC/USD", "--side", "sell", "--qty", "1",
-            "--price", "31000", "--userref", "42", "--tif", "gtc")
+    r = cli(
+        "add",
+        *conn(info),
+        "--symbol",
+        "BTC/USD",
+        "--side",
+        "sell",
+        "--qty",
+        "1",
+        "--price",
+        "31000",
+        "--userref",
+        "42",
+        "--tif",
+        "gtc",
+    )
     assert r.returncode == 0, r.stderr
     r = cli("orders", *conn(info))
     assert r.returncode == 0, r.stderr
@@ -42,13 +69,27 @@ def test_add_rejected_by_kraken_exits_1_with_the_exact_string(sim_proc):  # noqa
     r = cli("add", *conn(info), *args, "--cl-ord-id", "dup")
     assert r.returncode == 1
     (line,) = lines(r.stdout)
-    assert line == {"method": "add_order", "req_id": line["req_id"], "success": False,
-                    "error": "EGeneral:Invalid arguments", "ids": ["dup"]}
+    assert line == {
+        "method": "add_order",
+        "req_id": line["req_id"],
+        "success": False,
+        "error": "EGeneral:Invalid arguments",
+        "ids": ["dup"],
+    }
 
 
 def test_add_bad_input_exits_2_and_sends_nothing():
-    base = ["add", "--url", "ws://127.0.0.1:9/v2", "--token", "t", "--symbol", "BTC/USD",
-            "--side", "buy"]
+    base = [
+        "add",
+        "--url",
+        "ws://127.0.0.1:9/v2",
+        "--token",
+        "t",
+        "--symbol",
+        "BTC/USD",
+        "--side",
+        "buy",
+    ]
     for extra in (
         ["--qty", "0", "--price", "1"],
         ["--qty", "-1", "--price", "1"],
