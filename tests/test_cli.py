@@ -19,8 +19,9 @@ def sim_proc():
     procs = []
 
     def start(*args):
-        proc = subprocess.Popen([PY, "-m", "krakenwire.sim", "--json", *args],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [PY, "-m", "krakenwire.sim", "--json", *args], stdout=subprocess.PIPE, text=True
+        )
         procs.append(proc)
         return json.loads(proc.stdout.readline())
 
@@ -43,8 +44,9 @@ def open_orders(info):
                 seen.extend(o["order_id"] for o in ev.data)
                 snap.set()
 
-        async with await krakenwire.connect(info["url"], token=info["token"],
-                                            on_executions=on_exec):
+        async with await krakenwire.connect(
+            info["url"], token=info["token"], on_executions=on_exec
+        ):
             await asyncio.wait_for(snap.wait(), 5)
 
     asyncio.run(main())
@@ -54,8 +56,9 @@ def open_orders(info):
 def cli(*args, env=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
     full_env.update(env or {})
-    return subprocess.run([PY, "-m", "krakenwire", *args], capture_output=True, text=True,
-                          timeout=60, env=full_env)
+    return subprocess.run(
+        [PY, "-m", "krakenwire", *args], capture_output=True, text=True, timeout=60, env=full_env
+    )
 
 
 def lines(out):
@@ -77,8 +80,12 @@ def test_cancel_single_id_uses_cancel_order_and_rejection_exits_1(sim_proc):
     r = cli("cancel", "--url", info["url"], "--token", info["token"], "OGONE0-XXXXX-XXXXXX")
     assert r.returncode == 1
     (line,) = lines(r.stdout)
-    assert line == {"method": "cancel_order", "req_id": line["req_id"], "success": False,
-                    "error": "EOrder:Invalid order"}
+    assert line == {
+        "method": "cancel_order",
+        "req_id": line["req_id"],
+        "success": False,
+        "error": "EOrder:Invalid order",
+    }
 
 
 def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
@@ -92,8 +99,17 @@ def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
 
 def test_cl_ord_id_repeatable(sim_proc):
     info = sim_proc()
-    r = cli("cancel", "--url", info["url"], "--token", info["token"],
-            "--cl-ord-id", "mm-1", "--cl-ord-id", "mm-2")
+    r = cli(
+        "cancel",
+        "--url",
+        info["url"],
+        "--token",
+        info["token"],
+        "--cl-ord-id",
+        "mm-1",
+        "--cl-ord-id",
+        "mm-2",
+    )
     assert r.returncode == 0, r.stderr
     (line,) = lines(r.stdout)
     assert line["cl_ord_id"] == ["mm-1", "mm-2"] and line["count"] == 0
@@ -112,8 +128,14 @@ def test_bad_input_exits_2_and_sends_nothing():
         assert r.returncode == 2, (args, r.stderr)
         assert r.stdout == ""
         # Port 9 is never contacted: a connection attempt would give exit 3 instead.
-    r = cli("cancel", "--url", "ws://127.0.0.1:9/v2", "A", "B",
-            env={"KRAKEN_API_KEY": "k", "KRAKEN_API_SECRET": "%%%not-base64"})
+    r = cli(
+        "cancel",
+        "--url",
+        "ws://127.0.0.1:9/v2",
+        "A",
+        "B",
+        env={"KRAKEN_API_KEY": "k", "KRAKEN_API_SECRET": "%%%not-base64"},
+    )
     assert r.returncode == 2 and "KRAKEN_API_SECRET" in r.stderr and "%%%" not in r.stderr
 
 
