@@ -12,7 +12,6 @@ to ``on_state`` and :meth:`Connection.state_changes`.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import ssl
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 import msgspec
 import picows
 
-from ._auth import Credentials, TokenFetcher
+from ._auth import Credentials, TokenFetcher, is_loopback_host
 from ._openorders import OpenOrders
 from ._protocol import ChannelMessage, Pending, Session, Unmatched
 from .errors import (
@@ -74,15 +73,6 @@ TRADING = frozenset(
 )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> str:
     """Refuse URLs that would leak a token: plain ``ws://`` is allowed only to loopback.
 
@@ -92,7 +82,7 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise ValidationError(f"not a ws:// or wss:// URL: {url!r}", field="url", value=url)
-    if parts.scheme == "ws" and not _is_loopback(parts.hostname):
+    if parts.scheme == "ws" and not is_loopback_host(parts.hostname):
         raise ValidationError(
             f"refusing plain ws:// to {parts.hostname!r}: a token never travels unencrypted; "
             "use wss:// (ws:// is allowed for loopback only)",
