@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -274,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     if summary["mode"] == "full" and not args.no_history and not args.inject_delay_us:
         with HISTORY.open("a") as f:
             f.write(json.dumps(report.history_line(summary)) + "\n")
+        # The tracked copies the README shows (bench/results/ itself is not tracked).
+        (ROOT / "bench" / "latest.md").write_text(table)
+        shutil.copyfile(png.with_name("latest.png"), ROOT / "bench" / "latest.png")
     print(table)
     print(f"results: {RESULTS / (stem + '.json')}  plot: {png}  ({summary['seconds']} s)")
     if args.ci:
