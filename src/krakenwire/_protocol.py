@@ -371,7 +371,8 @@ class Session:
                 w = _decode_bc(r.result)
                 p.outcome = BatchCancelResult(
                     count=w.count,
-                    warnings=w.warnings,
+                    # bytes(): the frame's buffer is reused by picows after this callback.
+                    warnings_raw=bytes(w.warnings) if w.warnings else b"",
                     orders=p.ids,
                     cl_ord_id=p.cl_ord_id,
                     req_id=p.req_id,
@@ -404,7 +405,7 @@ class Session:
                 w = _decode_bc(r.result)
                 p.outcome = CancelAllResult(
                     count=w.count,
-                    warnings=w.warnings,
+                    warnings_raw=bytes(w.warnings) if w.warnings else b"",
                     req_id=p.req_id,
                     latency_ns=now_ns - p.sent_ns,
                     time_in_raw=r.time_in,

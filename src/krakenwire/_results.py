@@ -13,6 +13,8 @@ import msgspec
 from ._timefmt import parse_timestamp
 from .errors import KrakenwireError
 
+_decode_warnings = msgspec.json.Decoder(list[str]).decode
+
 __all__ = [
     "AddOrderResult",
     "AmendOrderResult",
@@ -123,10 +125,15 @@ class BatchCancelResult(_Confirmable, _Timed, kw_only=True):
     With ``confirm=``, ``confirmation``/``gone``/``not_open``/``unconfirmed`` say it per id."""
 
     count: int
-    warnings: list[str] = []
+    warnings_raw: bytes = b""
     orders: list[str] = []
     cl_ord_id: list[str] = []
     confirmation: CancelConfirmation | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Kraken's non-fatal warnings (e.g. one per id that was not open), decoded on access."""
+        return _decode_warnings(self.warnings_raw) if self.warnings_raw else []
 
     def _ids(self) -> list[str]:
         return self.orders + self.cl_ord_id
@@ -194,7 +201,12 @@ class CancelAllResult(_Timed, kw_only=True):
     """A successful cancel_all: ``count`` orders were cancelled."""
 
     count: int
-    warnings: list[str] = []
+    warnings_raw: bytes = b""
+
+    @property
+    def warnings(self) -> list[str]:
+        """Kraken's non-fatal warnings, decoded on access."""
+        return _decode_warnings(self.warnings_raw) if self.warnings_raw else []
 
 
 class CancelOrderReply(msgspec.Struct):

@@ -12,6 +12,11 @@ from krakenwire import _messages as m
 
 # Prices and quantities are finite decimals on the wire (JSON numbers).
 st.register_type_strategy(Decimal, st.decimals(allow_nan=False, allow_infinity=False, places=8))
+# Raw fields hold JSON kept undecoded (e.g. warnings): any list of strings, compactly encoded.
+st.register_type_strategy(
+    msgspec.Raw,
+    st.lists(st.text(max_size=20), max_size=5).map(lambda v: msgspec.Raw(msgspec.json.encode(v))),
+)
 
 STRUCTS = [
     obj

@@ -53,7 +53,7 @@ def test_records_for_every_outcome_kind_and_no_token(tmp_path):
             req_id=p.req_id,
             time_in_raw="2024-01-01T00:00:00.1Z",
             time_out_raw="2024-01-01T00:00:00.2Z",
-            warnings=["w"],
+            warnings_raw=b'["w"]',
         ),
         KrakenAPIError("EOrder:Invalid order", req_id=p.req_id, method="batch_cancel"),
         RequestTimeout(f"timeout token={TOKEN}", req_id=p.req_id, method="batch_cancel"),
