@@ -197,6 +197,12 @@ class Session:
             _check_unified(ids)
         cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id else None
         check_batch_size(len(ids) + (len(cids) if cids else 0))
+        return self.batch_cancel_checked(ids, cids, unified)
+
+    def batch_cancel_checked(
+        self, ids: list[str], cids: list[str] | None = None, unified: bool = False
+    ) -> tuple[Pending, bytes]:
+        """:meth:`batch_cancel` for ids already validated (a chunk of ``cancel_orders``)."""
         rid = self._new_id()
         params = m.BatchCancelParams(ids, self.token, cids, "spot" if unified else None)
         req = m.BatchCancel(params, rid)

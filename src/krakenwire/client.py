@@ -212,8 +212,9 @@ class Client(OrderEntry):
             built.append(s.cancel_order(all_ids))
         else:
             try:
+                # Every id was checked above (types, duplicates) and chunk sizes are 2..50.
                 for part in chunk(all_ids, chunk_sizes(n)):
-                    built.append(s.batch_cancel(part))
+                    built.append(s.batch_cancel_checked(part))
             except BaseException:
                 for p, _ in built:
                     s.forget(p.req_id)
