@@ -36,7 +36,7 @@ from ._results import (
     Reconciliation,
 )
 from ._validate import check_order_ids, chunk_sizes
-from .errors import KrakenwireError, RequestTimeout, RiskRejected, ValidationError
+from .errors import KrakenwireError, RequestTimeout, ValidationError
 from .plugins import PluginHost
 
 __all__ = [
@@ -207,39 +207,48 @@ class Client(OrderEntry):
         if n == 0:
             raise ValidationError("cancel_orders needs at least one id", field="ids", value=0)
         s = self._session
-        built: list[tuple[Pending, bytes]] = []
-        if n == 1:
-            built.append(s.cancel_order(all_ids))
-        else:
-            try:
-                # Every id was checked above (types, duplicates) and chunk sizes are 2..50.
-                for part in chunk(all_ids, chunk_sizes(n)):
-                    built.append(s.batch_cancel_checked(part))
-            except BaseException:
-                for p, _ in built:
-                    s.forget(p.req_id)
-                raise
-        check = self.plugins.check
-        if check is not None:  # every chunk passes the risk check before any is sent
-            for p, _ in built:
-                try:
-                    self._check(check, p)
-                except RiskRejected:
-                    # Nothing is sent: drop every chunk, those that passed the check too.
-                    for q, _ in built:
-                        s.forget(q.req_id)
-                    raise
         tracker = CancelTracker(self.open_orders, all_ids) if confirm else None
-        futs = [self._write(p, data, timeout) for p, data in built]
+        # Every id was checked above (types, duplicates) and chunk sizes are 2..50.
+        parts = [all_ids] if n == 1 else chunk(all_ids, chunk_sizes(n))
+        build = s.cancel_order if n == 1 else s.batch_cancel_checked
+        built: list[tuple[Pending, bytes]] = []
+        futs: list[asyncio.Future[Any]] = []
+        unsent: KrakenwireError | None = None
+        check = self.plugins.check
+        try:
+            if check is None:
+                # Write each chunk as soon as it is built: the first cancel leaves after one
+                # chunk's build, not after all of them.
+                for part in parts:
+                    p, data = build(part)
+                    built.append((p, data))
+                    futs.append(self._write(p, data, timeout))
+            else:
+                built = [build(part) for part in parts]
+                for p, _ in built:  # every chunk passes the risk check before any is sent
+                    self._check(check, p)
+                futs = [self._write(p, data, timeout) for p, data in built]
+        except KrakenwireError as exc:
+            for q, _ in built[len(futs) :]:  # registered but not sent
+                s.forget(q.req_id)
+            if not futs:
+                raise  # nothing was sent (a veto, no connection): the caller's error
+            unsent = exc  # some chunks are on the wire: report the rest as not sent
+        except BaseException:
+            for q, _ in built[len(futs) :]:
+                s.forget(q.req_id)
+            raise
         outcomes = await asyncio.gather(*futs, return_exceptions=True)
         chunks = []
-        for (p, _), out in zip(built, outcomes, strict=True):
+        for (p, _), out in zip(built, outcomes, strict=False):
             if isinstance(out, KrakenwireError):
                 chunks.append(ChunkOutcome(p.ids, None, out))
             elif isinstance(out, BaseException):
                 raise out
             else:
                 chunks.append(ChunkOutcome(p.ids, out, None))
+        if unsent is not None:
+            chunks.extend(ChunkOutcome(list(part), None, unsent) for part in parts[len(futs) :])
         result = CancelOrdersResult(chunks)
         if tracker is not None:
             rejected = [i for c in chunks if c.outcome == "rejected" for i in c.ids]
