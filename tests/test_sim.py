@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvloop
 
+import krakenwire
 from krakenwire.sim import SimConfig, Simulator
 from tests._rawclient import RawClient, connect
 
@@ -557,3 +558,33 @@ async def subscribed_url(url: str, token: str) -> tuple[RawClient, Any]:
     c.send({"method": "subscribe", "params": {"channel": "executions", "token": token}})
     assert (await c.recv())["success"] is True
     return c, await c.recv()
+
+
+def test_undocumented_behaviour_is_switchable():
+    """Each [UNK] behaviour is a switch; the client works under every setting."""
+
+    async def main():
+        cfg = SimConfig(
+            status_on_connect=False, cancel_error="EOrder:Unknown order", updates_before_reply=True
+        )
+        async with Simulator(config=cfg) as sim:
+            acct = sim.account(sim.token)
+            async with await krakenwire.connect(sim.url, token=sim.token) as client:
+                assert client.status == ""  # no status frame was pushed
+                ids = [o.order_id for o in acct.place(2)]
+                await client.ping()  # the "new" updates are in the view before we cancel
+                pending_at_update = []
+
+                def on_exec(ev):
+                    if any(d.get("exec_type") == "canceled" for d in ev.data):
+                        pending_at_update.append(client.pending)
+
+                client.on_executions = on_exec
+                r = await client.batch_cancel(ids)
+                assert r.count == 2 and pending_at_update == [1]  # update came before reply
+                res = await client.cancel_order(
+                    ["OGONE0-XXXXX-XXXXXX", *[o.order_id for o in acct.place(1)]]
+                )
+                assert res.errors == ["EOrder:Unknown order"] and len(res.cancelled) == 1
+
+    asyncio.run(main())

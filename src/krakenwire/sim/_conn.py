@@ -252,6 +252,8 @@ class Conn(WSListener):
         close = (cfg.close_after is not None and self.trades >= cfg.close_after) or (
             cfg.close_prob > 0.0 and sim.rng.random() < cfg.close_prob
         )
+        if cfg.updates_before_reply and not close:
+            sim._flush()  # executions updates first, then the method reply
         if close or (cfg.drop_reply_prob > 0.0 and sim.rng.random() < cfg.drop_reply_prob):
             entry.reply_sent = False
         else:

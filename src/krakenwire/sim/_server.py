@@ -77,6 +77,15 @@ class SimConfig:
             exceeded``; cancels are still accepted (kraken-ws-v2.md §6).
         rate_decay: the counter's decay per second (Kraken: 1/2.34/3.75).
         market_price: the price market orders fill at (the sim has no order book).
+
+    Switches for what Kraken does not document (kraken-ws-v2.md marks them [UNK]):
+        status_on_connect: push a ``status`` frame on connect (documented for the public
+            endpoint; unknown for ws-auth).
+        cancel_error: ``cancel_order`` of an id not open (``EOrder:Invalid order`` per Kraken's
+            SDK; REST says ``EOrder:Unknown order``).
+        amend_error: amend/edit of an unknown order (peer evidence only).
+        updates_before_reply: send the executions updates before the method reply (the order
+            on Kraken is not documented; default: reply first).
     """
 
     token_ttl: float = 900.0
@@ -98,6 +107,10 @@ class SimConfig:
     rate_limit: float | None = None
     rate_decay: float = 3.75
     market_price: Decimal = Decimal(30000)
+    status_on_connect: bool = True
+    cancel_error: str = "EOrder:Invalid order"
+    amend_error: str = "EOrder:Unknown order"
+    updates_before_reply: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_cancel_mode not in ("lenient", "strict"):
@@ -364,7 +377,8 @@ class Simulator:
 
     def _connected(self, conn: Conn) -> None:
         self._conns[conn] = None
-        self._send_status(conn)
+        if self.config.status_on_connect:
+            self._send_status(conn)
 
     def _disconnected(self, conn: Conn) -> None:
         self._conns.pop(conn, None)

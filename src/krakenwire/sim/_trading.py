@@ -117,20 +117,22 @@ def cancel_order(sim: Simulator, ctx: Ctx, acct: Account, p: CancelOrderParams) 
     if p.order_id is not None:
         ctx.entry.requested = list(p.order_id)
         for oid in p.order_id:
-            _cancel_each(ctx, acct, [oid] if oid in acct.open_orders else [], cancelled)
+            _cancel_each(sim, ctx, acct, [oid] if oid in acct.open_orders else [], cancelled)
     elif p.cl_ord_id is not None:
         ctx.entry.requested = list(p.cl_ord_id)
         for cl in p.cl_ord_id:
-            _cancel_each(ctx, acct, acct.find_cl(cl), cancelled)
+            _cancel_each(sim, ctx, acct, acct.find_cl(cl), cancelled)
     elif p.order_userref is not None:
         ctx.entry.requested = [str(r) for r in p.order_userref]
         for ref in p.order_userref:
-            _cancel_each(ctx, acct, acct.find_ref(ref), cancelled)
+            _cancel_each(sim, ctx, acct, acct.find_ref(ref), cancelled)
 
 
-def _cancel_each(ctx: Ctx, acct: Account, found: list[str], cancelled: list[str]) -> None:
+def _cancel_each(
+    sim: Simulator, ctx: Ctx, acct: Account, found: list[str], cancelled: list[str]
+) -> None:
     if not found:
-        ctx.fail(INVALID_ORDER)
+        ctx.fail(sim.config.cancel_error)
         return
     for order in acct.cancel(found):
         cancelled.append(order.order_id)
@@ -222,7 +224,7 @@ def amend_order(sim: Simulator, ctx: Ctx, acct: Account, p: AmendOrderParams) ->
         return
     found = [p.order_id] if p.order_id in acct.open_orders else acct.find_cl(p.cl_ord_id or "")
     if not found or found[0] is None:
-        ctx.fail(UNKNOWN_ORDER)
+        ctx.fail(sim.config.amend_error)
         return
     order = acct.open_orders[found[0]]
     if p.limit_price is not None and p.limit_price <= 0:
@@ -250,7 +252,7 @@ def edit_order(sim: Simulator, ctx: Ctx, acct: Account, p: EditOrderParams) -> N
     ctx.entry.requested = [p.order_id]
     old = acct.open_orders.get(p.order_id)
     if old is None:
-        ctx.fail(UNKNOWN_ORDER)
+        ctx.fail(sim.config.amend_error)
         return
     if p.symbol != old.symbol:
         ctx.fail(INVALID)
