@@ -198,3 +198,28 @@ def test_module_form_is_inert_without_path_and_writes_with_it(tmp_path, monkeypa
         assert len(read_records(path)) == 1
     finally:
         krakenwire_audit.reset_default()
+
+
+def test_interval_fsync_never_runs_on_the_event_loop_thread(tmp_path, monkeypatch):
+    import threading
+
+    real_fsync = os.fsync
+    threads = []
+
+    def spy(fd):
+        threads.append(threading.current_thread())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+
+    async def main():
+        plugin = AuditPlugin(tmp_path / "bg.jsonl", fsync_interval=0.05)
+        for i in range(20):
+            plugin.krakenwire_audit(pending(), BatchCancelResult(count=2, req_id=i), 5)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.15)
+        assert plugin.log.unsynced == 0 and threads
+        assert all(t is not threading.main_thread() for t in threads)
+        plugin.close()  # the final fsync on close is the caller's own
+
+    asyncio.run(main())

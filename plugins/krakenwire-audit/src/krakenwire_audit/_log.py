@@ -9,6 +9,7 @@ accepts a truncated last line (a write cut short by a crash) and nothing else.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,7 @@ class AuditLog:
         max_bytes: int = 64 * 1024 * 1024,
         backups: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        background: bool = False,
     ) -> None:
         if fsync_every is not None and fsync_every < 1:
             raise ValueError("fsync_every must be >= 1 or None")
@@ -77,7 +79,19 @@ class AuditLog:
         self._dirty_since: float | None = None
         self._fd = -1
         self._size = 0
+        # fsync can take milliseconds on a real disk. With ``background`` the interval policy
+        # runs in a thread, so the writer (the event loop) never waits for it; the lock keeps
+        # rotation and close from swapping the descriptor under an fsync in flight.
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
         self._open()
+        if background and fsync_interval is not None:
+            self._thread = threading.Thread(
+                target=self._sync_loop, name=f"audit-fsync {self.path}", daemon=True
+            )
+            self._thread.start()
 
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -122,7 +136,7 @@ class AuditLog:
             self._dirty_since = self._clock()
         if self.fsync_every is not None and self.unsynced >= self.fsync_every:
             self.sync()
-        else:
+        elif self._thread is None:
             self.sync_if_due()
 
     def sync_if_due(self) -> bool:
@@ -137,14 +151,43 @@ class AuditLog:
 
     def sync(self) -> None:
         """fsync now: every record written so far is durable when this returns."""
-        if self._fd >= 0 and self.unsynced:
+        with self._lock:
+            self._sync_locked()
+
+    def _sync_locked(self) -> None:
+        target = self.written
+        if self._fd >= 0 and target > self.synced:
             os.fsync(self._fd)
-        self.synced = self.written
-        self._dirty_since = None
+        self.synced = max(self.synced, target)
+        self._dirty_since = None if self.synced == self.written else self._clock()
+
+    def request_sync(self) -> None:
+        """Ask the background thread to fsync now (or fsync inline without one)."""
+        if self._thread is None:
+            self.sync()
+        else:
+            self._dirty_since = -float("inf")  # due at once
+            self._wake.set()
+
+    def _sync_loop(self) -> None:
+        interval = self.fsync_interval or 1.0
+        while not self._stopping:
+            self._wake.wait(interval / 2)
+            self._wake.clear()
+            since = self._dirty_since
+            if since is not None and self._clock() - since >= interval and not self._stopping:
+                try:
+                    self.sync()
+                except OSError:  # the next sync (or close) tries again
+                    pass
 
     def rotate(self) -> None:
         """fsync and close the file, shift ``path.i`` to ``path.i+1``, start a fresh file."""
-        self.sync()
+        with self._lock:
+            self._rotate_locked()
+
+    def _rotate_locked(self) -> None:
+        self._sync_locked()
         os.close(self._fd)
         self._fd = -1
         for i in range(self.backups - 1, 0, -1):
@@ -157,11 +200,17 @@ class AuditLog:
         self.rotations += 1
 
     def close(self) -> None:
-        """fsync and close (idempotent)."""
-        if self._fd >= 0:
-            self.sync()
-            os.close(self._fd)
-            self._fd = -1
+        """fsync and close (idempotent); stops the background fsync thread."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping = True
+            self._wake.set()
+            thread.join()
+        with self._lock:
+            if self._fd >= 0:
+                self._sync_locked()
+                os.close(self._fd)
+                self._fd = -1
 
     def __enter__(self) -> AuditLog:
         return self

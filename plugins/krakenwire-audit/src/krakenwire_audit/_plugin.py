@@ -7,7 +7,6 @@ part of a record (only ids, method, outcome), and every line is also scrubbed of
 
 from __future__ import annotations
 
-import asyncio
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -108,9 +107,9 @@ class AuditPlugin:
             fsync_interval=fsync_interval,
             max_bytes=max_bytes,
             backups=backups,
+            background=True,  # the interval fsync never runs on the event loop
         )
         self.errors = 0
-        self._timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AuditPlugin | None:
@@ -151,30 +150,15 @@ class AuditPlugin:
         except OSError:
             self.errors += 1
             raise  # krakenwire logs and counts it; the caller never sees it
-        if log.unsynced and log.fsync_interval is not None and self._timer is None:
-            # Bound the unsynced age even when no further record arrives to trigger it.
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return
-            self._timer = loop.call_later(log.fsync_interval, self._tick)
-
-    def _tick(self) -> None:
-        self._timer = None
-        if not self.log.closed:
-            self.log.sync()
 
     @hookimpl
     def krakenwire_connection_event(self, event: str) -> None:
         """fsync on disconnect, so nothing written before it is left unsynced."""
         if event == "disconnected" and not self.log.closed:
-            self.log.sync()
+            self.log.request_sync()
 
     def close(self) -> None:
         """fsync and close the file; later records are counted in ``errors``."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         self.log.close()
 
     def __repr__(self) -> str:
