@@ -110,7 +110,7 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
         open_left = len(acct.open_orders)
     unconfirmed = placed_ids - cancelled_seen
     print(
-        f"\nplaced {len(placed_ids)} orders; cancel round trips in microseconds "
+        f"\nplaced {len(placed_ids)} orders; round trips in microseconds "
         "(in-process simulator, same event loop):",
         file=out,
     )
