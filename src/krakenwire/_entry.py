@@ -23,33 +23,8 @@ __all__ = ["OrderEntry"]
 class OrderEntry(Connection):
     """add_order, batch_add, amend_order, edit_order (kraken-ws-v2.md §4.7-4.10)."""
 
-    @staticmethod
-    def order(
-        *,
-        side: str,
-        order_qty: Number,
-        order_type: str = "limit",
-        limit_price: Number | None = None,
-        time_in_force: str | None = None,
-        expire_time: datetime | str | None = None,
-        post_only: bool | None = None,
-        reduce_only: bool | None = None,
-        cl_ord_id: str | None = None,
-        order_userref: int | None = None,
-    ) -> BatchOrder:
-        """A validated order for :meth:`batch_add` (a dict of the same fields works too)."""
-        return _order(
-            side=side,
-            order_qty=order_qty,
-            order_type=order_type,
-            limit_price=limit_price,
-            time_in_force=time_in_force,
-            expire_time=expire_time,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            cl_ord_id=cl_ord_id,
-            order_userref=order_userref,
-        )
+    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
+    order = staticmethod(_order)
 
     async def add_order(
         self,
