@@ -227,11 +227,9 @@ def amend_order(sim: Simulator, ctx: Ctx, acct: Account, p: AmendOrderParams) ->
         ctx.fail(sim.config.amend_error)
         return
     order = acct.open_orders[found[0]]
-    if p.limit_price is not None and p.limit_price <= 0:
-        ctx.fail(INVALID_PRICE)
-        return
-    if p.order_qty is not None and p.order_qty <= 0:
-        ctx.fail(INVALID)
+    bad = _bad_change(p.limit_price, p.order_qty)
+    if bad is not None:
+        ctx.fail(bad)
         return
     error = _deadline(p.deadline) or _rate(sim, acct, order.symbol, 1.0 + _age_cost(order, 0))
     if error is not None:
@@ -248,6 +246,15 @@ def amend_order(sim: Simulator, ctx: Ctx, acct: Account, p: AmendOrderParams) ->
     ctx.ok(AmendResult(new_order_id(), order.order_id, order.cl_ord_id))
 
 
+def _bad_change(limit_price: Decimal | None, order_qty: Decimal | None) -> str | None:
+    """The error for a non-positive new price or quantity of an amend or edit."""
+    if limit_price is not None and limit_price <= 0:
+        return INVALID_PRICE
+    if order_qty is not None and order_qty <= 0:
+        return INVALID
+    return None
+
+
 def edit_order(sim: Simulator, ctx: Ctx, acct: Account, p: EditOrderParams) -> None:
     ctx.entry.requested = [p.order_id]
     old = acct.open_orders.get(p.order_id)
@@ -257,11 +264,9 @@ def edit_order(sim: Simulator, ctx: Ctx, acct: Account, p: EditOrderParams) -> N
     if p.symbol != old.symbol:
         ctx.fail(INVALID)
         return
-    if p.limit_price is not None and p.limit_price <= 0:
-        ctx.fail(INVALID_PRICE)
-        return
-    if p.order_qty is not None and p.order_qty <= 0:
-        ctx.fail(INVALID)
+    bad = _bad_change(p.limit_price, p.order_qty)
+    if bad is not None:
+        ctx.fail(bad)
         return
     error = _deadline(p.deadline) or _rate(sim, acct, old.symbol, 1.0 + _age_cost(old, 1))
     if error is not None:
