@@ -25,7 +25,7 @@ from ._results import (
 )
 from ._timefmt import format_timestamp, parse_timestamp
 from ._validate import check_cl_ord_ids
-from .errors import KrakenAPIError, ValidationError, error_for_code
+from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, reply_error
 
 __all__ = [
     "BATCH_ADD_MAX",
@@ -432,7 +432,5 @@ def settle(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
     )
 
 
-def _error(r: m.Reply, method: str) -> KrakenAPIError:
-    return error_for_code(
-        r.error or "success:false with no error string", req_id=r.req_id, method=method
-    )
+def _error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
+    return reply_error(r.error, r.success, req_id=r.req_id, method=method)

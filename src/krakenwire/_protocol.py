@@ -23,7 +23,7 @@ from ._results import (
     PongResult,
 )
 from ._validate import check_batch_size, check_cl_ord_ids, check_order_ids, check_userrefs
-from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, error_for_code
+from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, reply_error
 
 __all__ = ["ChannelMessage", "Pending", "Session", "Unmatched"]
 
@@ -481,10 +481,8 @@ def _method_matches(sent: str, got: str) -> bool:
     )
 
 
-def _api_error(r: m.Reply, method: str) -> KrakenAPIError:
-    return error_for_code(
-        r.error or "success:false with no error string", req_id=r.req_id, method=method
-    )
+def _api_error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
+    return reply_error(r.error, r.success, req_id=r.req_id, method=method)
 
 
 def chunk(ids: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:

@@ -26,6 +26,7 @@ from .errors import (
     ConnectionClosed,
     KrakenAPIError,
     KrakenwireError,
+    RemoteProtocolError,
     RequestTimeout,
     ValidationError,
 )
@@ -89,7 +90,7 @@ def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> i
             }
         )
         return EXIT_REJECTED
-    if isinstance(exc, RequestTimeout | ConnectionClosed):
+    if isinstance(exc, RequestTimeout | ConnectionClosed | RemoteProtocolError):
         _emit(
             {
                 "method": method,

@@ -36,6 +36,7 @@ __all__ = [
     "ServiceUnavailable",
     "ValidationError",
     "error_for_code",
+    "reply_error",
 ]
 
 
@@ -66,7 +67,13 @@ class ValidationError(LocalProtocolError):
 
 
 class RemoteProtocolError(ProtocolError):
-    """A frame from the server could not be parsed or matched. Counted; never fatal."""
+    """A frame from the server could not be parsed or matched. Counted; never fatal.
+
+    When it is a request's outcome (the reply to it was unreadable, or said ``success: true``
+    without a result), the request reached Kraken and its fate is UNKNOWN: reconcile.
+    """
+
+    outcome = "unknown"
 
 
 class ConnectionClosed(KrakenwireError, ConnectionError):
@@ -251,6 +258,25 @@ _BY_CODE: dict[str, type[KrakenAPIError]] = {
     "ESession:Invalid session": InvalidSession,
     "EAPI:Invalid token": InvalidSession,
 }
+
+
+def reply_error(
+    error: str | None, success: bool | None, *, req_id: int | None = None, method: str = ""
+) -> KrakenAPIError | RemoteProtocolError:
+    """The outcome of a reply that carries no usable result.
+
+    ``success: false`` is Kraken's rejection (:func:`error_for_code`). ``success: true`` with no
+    result is a reply we cannot read: the request executed or not, we cannot tell, so it is
+    never reported as a rejection.
+    """
+    if success:
+        return RemoteProtocolError(
+            f"{method or 'request'} req_id={req_id}: reply says success but has no result; "
+            "the outcome is unknown"
+        )
+    return error_for_code(
+        error or "success:false with no error string", req_id=req_id, method=method
+    )
 
 
 def error_for_code(error: str, *, req_id: int | None = None, method: str = "") -> KrakenAPIError:

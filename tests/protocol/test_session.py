@@ -308,3 +308,18 @@ def test_unified_variant_carries_asset_class():
         "cl_ord_id": ["c-1"],
         "asset_class": "spot",
     }
+
+
+def test_success_without_result_is_unknown_never_a_rejection():
+    """success:true means Kraken executed something; without a result we cannot say what."""
+    s = Session("t")
+    for method, (p, _) in [
+        ("batch_cancel", s.batch_cancel(["A", "B"])),
+        ("cancel_all", s.cancel_all()),
+        ("add_order", s.add_order(symbol="BTC/USD", side="buy", order_qty=1, limit_price=100)),
+    ]:
+        ev = s.receive(b'{"method":"%s","req_id":%d,"success":true}' % (method.encode(), p.req_id))
+        assert isinstance(ev.outcome, RemoteProtocolError)
+        assert not isinstance(ev.outcome, KrakenAPIError)
+        assert ev.outcome.outcome == "unknown" and "unknown" in str(ev.outcome)
+    assert s.pending == {}
