@@ -351,7 +351,9 @@ class Session:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self.malformed += 1
             raise RemoteProtocolError(f"undecodable frame: {exc}") from None
-        if r.method:
+        # A method reply; or an error that names our req_id but no method (what a server
+        # answers to a request it could not parse): a rejection of that request.
+        if r.method or (r.success is False and r.req_id is not None and not r.channel):
             p = self.pending.get(r.req_id) if r.req_id is not None else None
             if p is None or not _method_matches(p.method, r.method):
                 self.unmatched += 1
@@ -473,9 +475,11 @@ def _check_unified(ids: list[str]) -> None:
 
 
 def _method_matches(sent: str, got: str) -> bool:
-    # Kraken answers ping with "pong", and unsubscribe errors come back as "subscribe" (sic).
+    # Kraken answers ping with "pong", and unsubscribe errors come back as "subscribe" (sic);
+    # got == "" is a method-less error reply (only reached with success false).
     return (
         sent == got
+        or got == ""
         or (sent == "ping" and got == "pong")
         or (sent == "unsubscribe" and got == "subscribe")
     )

@@ -323,3 +323,14 @@ def test_success_without_result_is_unknown_never_a_rejection():
         assert not isinstance(ev.outcome, KrakenAPIError)
         assert ev.outcome.outcome == "unknown" and "unknown" in str(ev.outcome)
     assert s.pending == {}
+
+
+def test_error_without_method_for_our_req_id_is_that_requests_rejection():
+    s = Session("t")
+    p, _ = s.batch_cancel(["A", "B"])
+    ev = s.receive(b'{"error":"EGeneral:Invalid arguments","req_id":%d,"success":false}' % p.req_id)
+    assert ev is p and isinstance(p.outcome, InvalidArguments)
+    # Without success:false it is not an answer: a method-less success cannot be matched.
+    q, _ = s.batch_cancel(["A", "B"])
+    assert isinstance(s.receive(b'{"req_id":%d,"success":true}' % q.req_id), ChannelMessage)
+    assert q.req_id in s.pending
