@@ -452,3 +452,24 @@ def test_a_veto_of_any_chunk_sends_no_chunk_and_leaks_no_pending(run):
             assert len(acct.open_orders) == 120
 
     run(main)
+
+
+def test_a_vetoed_confirmed_cancel_orders_leaves_no_watchers(run):
+    class VetoAll:
+        @krakenwire.hookimpl
+        def krakenwire_check_request(self, request):
+            return krakenwire.Veto("no")
+
+    async def main():
+        async with Simulator() as sim:
+            acct = sim.account(sim.token)
+            ids = [o.order_id for o in acct.place(60)]
+            async with await krakenwire.connect(
+                sim.url, token=sim.token, plugins=[VetoAll()], autoload_plugins=False
+            ) as client:
+                await client.ping()
+                with pytest.raises(krakenwire.RiskRejected):
+                    await client.cancel_orders(ids, confirm=1.0)
+                assert client.open_orders._watchers == {} and client.pending == 0
+
+    run(main)

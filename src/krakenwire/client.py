@@ -232,11 +232,15 @@ class Client(OrderEntry):
             for q, _ in built[len(futs) :]:  # registered but not sent
                 s.forget(q.req_id)
             if not futs:
+                if tracker is not None:
+                    tracker.abandon()
                 raise  # nothing was sent (a veto, no connection): the caller's error
             unsent = exc  # some chunks are on the wire: report the rest as not sent
         except BaseException:
             for q, _ in built[len(futs) :]:
                 s.forget(q.req_id)
+            if tracker is not None and not futs:
+                tracker.abandon()
             raise
         outcomes = await asyncio.gather(*futs, return_exceptions=True)
         chunks = []
