@@ -28,8 +28,8 @@ lint: install ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src
 
 fmt: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests plugins bench
-	$(BIN)/ruff format src tests plugins bench
+	$(BIN)/ruff check --fix src tests plugins bench docs
+	$(BIN)/ruff format src tests plugins bench docs
 
 sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
 	$(BIN)/krakenwire sim
