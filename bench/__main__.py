@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 HISTORY = ROOT / "bench" / "history.jsonl"
 PCTS = ("p50", "p90", "p99", "p999", "max", "mean")
-ALL = ["krakenwire", "picows", "kraken-sdk", "websockets", "aiohttp"]
+ALL = ["krakenwire", "picows", "picows-future", "kraken-sdk", "websockets", "aiohttp"]
 PLUGINS = ["krakenwire+audit", "krakenwire+risk"]
 
 

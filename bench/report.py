@@ -10,6 +10,7 @@ NAMES = {
     "krakenwire+audit": "krakenwire + audit plugin",
     "krakenwire+risk": "krakenwire + risk plugin",
     "picows": "bare picows (floor)",
+    "picows-future": "picows + msgspec + Future",
     "kraken-sdk": "python-kraken-sdk SpotWSClient",
     "websockets": "websockets + json",
     "aiohttp": "aiohttp + json",

@@ -264,6 +264,57 @@ class KrakenSdkClient:
 # ---- the floor: bare picows, callback only, pre-encoded bytes ---------------------------------
 
 
+class PicowsFuture:
+    """picows + msgspec + a Future per req_id: the least an awaitable client does (DESIGN.md's
+    "picows + msgspec + Future" reference). krakenwire's distance to it is its own overhead;
+    its distance to the bare callback client is the price of awaiting."""
+
+    def __init__(self, sim: dict[str, Any]) -> None:
+        self.sim = sim
+        self.rid = 0
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+
+    async def connect(self) -> None:
+        import msgspec
+        import picows
+
+        class Reply(msgspec.Struct):
+            req_id: int | None = None
+            time_in: str = ""
+            time_out: str = ""
+
+        decode = msgspec.json.Decoder(Reply).decode
+        text = picows.WSMsgType.TEXT
+        waiting = self.waiting
+
+        class L(picows.WSListener):
+            def on_ws_frame(self, transport: Any, frame: Any) -> None:
+                if frame.msg_type is text:
+                    r = decode(frame.get_payload_as_bytes())
+                    fut = waiting.pop(r.req_id, None) if r.req_id is not None else None
+                    if fut is not None:
+                        fut.set_result(r)
+
+        self.t, _ = await picows.ws_connect(L, self.sim["url"])
+        self.encode = msgspec.json.Encoder().encode
+        self.text = text
+
+    async def rt(self, ids: list[str]) -> tuple[str, str]:
+        self.rid += 1
+        rid = self.rid
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[rid] = fut
+        params = {"orders": ids, "token": self.sim["token"]}
+        self.t.send(
+            self.text, self.encode({"method": "batch_cancel", "params": params, "req_id": rid})
+        )
+        r = await fut
+        return r.time_in, r.time_out
+
+    async def close(self) -> None:
+        self.t.disconnect()
+
+
 class BarePicows:
     """Replies come back in order (one serial simulator), so a deque pairs them with sends."""
 
@@ -502,6 +553,7 @@ def make(name: str, sim: dict[str, Any], delay_us: float) -> Any:
         return KrakenwireClient(sim, name.split("+", 1)[1], delay_us)
     return {
         "picows": BarePicows,
+        "picows-future": PicowsFuture,
         "websockets": WebsocketsClient,
         "aiohttp": AiohttpClient,
         "kraken-sdk": KrakenSdkClient,
