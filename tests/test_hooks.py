@@ -11,7 +11,8 @@ import pluggy
 import pytest
 
 import krakenwire
-from krakenwire import KrakenAPIError, RiskRejected, Session
+from krakenwire import KrakenAPIError, RiskRejected
+from krakenwire.protocol import batch_cancel
 from krakenwire.hookspecs import Veto, hookimpl
 from krakenwire.plugins import PluginHost
 from krakenwire.sim import SimConfig, Simulator
@@ -20,8 +21,7 @@ TOKEN = "hooks-test-token-abcdef"
 
 
 def pending(ids=("OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB")):
-    p, _ = Session(TOKEN).batch_cancel(list(ids))
-    return p
+    return batch_cancel(list(ids)).view(7)
 
 
 class Recorder:
@@ -88,11 +88,11 @@ def test_fast_path_agrees_with_pm_hook(vetoes):
     calls: list = []
     host, _ = build(calls, vetoes)
     p = pending()
-    veto = host.pm.hook.krakenwire_check_request(request=p, client=None)
+    veto = host.pm.hook.krakenwire_check_request(request=p, context=None)
     slow_calls = list(calls)
     calls.clear()
     try:
-        host.check(p, None)
+        host.check(p)
         fast_veto = None
     except RiskRejected as exc:
         fast_veto = exc.veto
@@ -104,7 +104,7 @@ def test_fast_path_agrees_with_pm_hook(vetoes):
         assert veto is None and fast_veto is None
         assert [n for _, n in calls] == ["first", "b", "a", "last"]
     calls.clear()
-    host.pm.hook.krakenwire_audit(request=p, outcome=None, elapsed_ns=1, client=None)
+    host.pm.hook.krakenwire_audit(request=p, outcome=None, elapsed_ns=1, context=None)
     slow_calls = list(calls)
     calls.clear()
     host.audit(p, None, 1, None)
@@ -115,9 +115,9 @@ def test_fast_path_is_re_resolved_on_unregister():
     calls: list = []
     host, plugins = build(calls, ("b",))
     with pytest.raises(RiskRejected, match="b says no"):
-        host.check(pending(), None)
+        host.check(pending())
     host.pm.unregister(plugins[3])
-    host.check(pending(), None)
+    host.check(pending())
     for p in plugins[:3]:
         host.pm.unregister(p)
     assert host.check is None and host.audit is None
@@ -132,11 +132,11 @@ def test_veto_names_the_plugin_and_failing_check_fails_closed():
     host = PluginHost(autoload=False)
     host.pm.register(Recorder("v", [], veto="nope"), name="vetoer")
     with pytest.raises(RiskRejected) as ei:
-        host.check(pending(), None)
+        host.check(pending())
     assert (ei.value.plugin, ei.value.reason) == ("vetoer", "nope")
     host.pm.register(Broken(), name="broken")  # registered last: called first
     with pytest.raises(RiskRejected) as ei:
-        host.check(pending(), None)
+        host.check(pending())
     assert ei.value.plugin == "broken" and "ZeroDivisionError" in ei.value.reason
     assert isinstance(ei.value.__cause__, ZeroDivisionError)
 
@@ -311,7 +311,9 @@ def test_audit_sees_rejections_losses_and_connection_events(run):
 
     seen.clear()
     run(main)
-    assert seen[0] == ("connected", False)
+    # The executions subscribe is audited too (every request is), before "connected".
+    assert seen[0] == ("subscribe", "SubscribeWire")
+    assert [e for e in seen if e[0] != "subscribe"][0] == ("connected", False)
     audits = [e for e in seen if e[0] == "batch_cancel"]
     assert [a[1] for a in audits][:2] == ["BatchCancelResult", "InvalidOrder"]
     assert audits[2][1] == "ConnectionLost"

@@ -20,7 +20,7 @@ from krakenwire import (
     InvalidSession,
     ServiceUnavailable,
 )
-from krakenwire._connection import ConnectBudget, backoff
+from krakenwire._config import ConnectBudget, backoff
 from krakenwire.sim import SimConfig, Simulator
 
 FAST = {"backoff_base": 0.01, "backoff_cap": 0.05}

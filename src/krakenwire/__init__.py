@@ -1,13 +1,23 @@
 """krakenwire: the fastest way to cancel orders on Kraken from Python.
 
 A Kraken Spot WebSocket v2 trading client centred on ``batch_cancel``, built on picows and
-msgspec, with a local simulator (:mod:`krakenwire.sim`). Start with :func:`connect`.
+msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO core
+(:mod:`krakenwire.protocol`). Start with :func:`connect`.
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+from ._config import (
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    ClientStats,
+    ConnectBudget,
+    ReconnectPolicy,
+    StateChange,
+)
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrders
-from ._protocol import ChannelMessage, Pending, Session
+from ._orders import OrderType, Side, TimeInForce
+from ._protocol import ChannelFrame
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -26,8 +36,10 @@ from ._results import (
     Reconciliation,
 )
 from ._timefmt import format_timestamp, parse_timestamp
-from .client import DEFAULT_TIMEOUT, Client, ClientStats, ConnectBudget, StateChange, connect
+from ._views import OrderView, PluginContext, RequestView
+from .client import Client, connect
 from .errors import (
+    Abandoned,
     AuthError,
     CancelOnlyMode,
     ConnectError,
@@ -42,7 +54,10 @@ from .errors import (
     KrakenAPIError,
     KrakenwireError,
     LocalProtocolError,
+    NotConnected,
+    NotExecuted,
     OrdersLimitExceeded,
+    OutcomeUnknown,
     PermissionDenied,
     ProtocolError,
     RateLimitExceeded,
@@ -57,32 +72,27 @@ from .hookspecs import Veto, hookimpl
 __version__ = "0.1.0"
 
 __all__ = [
+    "Abandoned",
     "AddOrderResult",
     "AmendOrderResult",
+    "AuthError",
     "BatchAddItem",
     "BatchAddResult",
-    "CancelAfterKeeper",
-    "CancelConfirmation",
-    "EditOrderResult",
-    "InvalidPrice",
-    "ConnectBudget",
-    "OpenOrders",
-    "Reconciliation",
-    "StateChange",
-    "Veto",
-    "hookimpl",
-    "AuthError",
     "BatchCancelResult",
+    "CancelAfterKeeper",
     "CancelAfterResult",
     "CancelAllResult",
+    "CancelConfirmation",
     "CancelOnlyMode",
     "CancelOrderReply",
     "CancelOrderResult",
     "CancelOrdersResult",
-    "ChannelMessage",
+    "ChannelFrame",
     "ChunkOutcome",
     "Client",
+    "ClientConfig",
     "ClientStats",
+    "ConnectBudget",
     "ConnectError",
     "ConnectionClosed",
     "ConnectionLost",
@@ -90,29 +100,44 @@ __all__ = [
     "CredentialsError",
     "DEFAULT_TIMEOUT",
     "DeadlineElapsed",
+    "EditOrderResult",
     "InsufficientFunds",
     "InvalidArguments",
     "InvalidOrder",
+    "InvalidPrice",
     "InvalidSession",
     "KrakenAPIError",
     "KrakenwireError",
     "LocalProtocolError",
+    "NotConnected",
+    "NotExecuted",
+    "OpenOrders",
+    "OrderType",
+    "OrderView",
     "OrdersLimitExceeded",
-    "Pending",
+    "OutcomeUnknown",
     "PermissionDenied",
+    "PluginContext",
     "PongResult",
     "ProtocolError",
     "RateLimitExceeded",
+    "Reconciliation",
+    "ReconnectPolicy",
     "RemoteProtocolError",
     "RequestTimeout",
+    "RequestView",
     "RiskRejected",
     "ServiceUnavailable",
-    "Session",
+    "Side",
+    "StateChange",
+    "TimeInForce",
     "Token",
     "TokenFetcher",
     "ValidationError",
+    "Veto",
     "connect",
     "format_timestamp",
+    "hookimpl",
     "parse_timestamp",
     "sign",
 ]

@@ -43,16 +43,12 @@ class CancelTracker:
         self.view = view
         self.targets: dict[str, list[str]] = {}
         self._futs: dict[str, asyncio.Future[str]] = {}
+        # resolve() counts orders our own acks placed before the stream showed them: an id is
+        # "not_open" only when nothing says the order exists.
         for ident in orders:
-            if view.get(ident) is not None:
-                self._track(ident, [ident])
-            elif ident.isdigit():
-                self._track(ident, [o["order_id"] for o in view.by_userref(int(ident))])
-            else:
-                self._track(ident, [])
+            self._track(ident, view.resolve(ident))
         for cl in cl_ord_id:
-            found = view.by_cl_ord_id(cl)
-            self._track(cl, [found["order_id"]] if found is not None else [])
+            self._track(cl, view.resolve(cl))
         for ref in userrefs:
             self._track(str(ref), [o["order_id"] for o in view.by_userref(ref)])
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ._protocol import ChannelMessage
+from ._protocol import ChannelFrame
 from .client import Client, connect
 from .sim import Simulator
 
@@ -65,7 +65,7 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
     out = sys.stdout
     cancelled_seen: set[str] = set()
 
-    def on_executions(ev: ChannelMessage) -> None:
+    def on_executions(ev: ChannelFrame) -> None:
         for item in ev.data or ():
             if item.get("exec_type") == "canceled":
                 cancelled_seen.add(item["order_id"])

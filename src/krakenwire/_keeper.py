@@ -12,17 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._results import CancelAfterResult
 from .errors import ConnectionClosed, KrakenwireError, ValidationError
 
-if TYPE_CHECKING:
-    from .client import Client
-
 __all__ = ["CancelAfterKeeper"]
 
 log = logging.getLogger("krakenwire")
+
+
+class KeeperHost(Protocol):
+    """What a keeper needs of the client (structural: no import of the client)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    async def cancel_after(
+        self, timeout_s: int, *, timeout: float | None = None
+    ) -> CancelAfterResult: ...
+
+    async def wait_connected(self, timeout: float | None = None) -> None: ...
 
 
 class CancelAfterKeeper:
@@ -38,10 +51,13 @@ class CancelAfterKeeper:
 
     def __init__(
         self,
-        client: Client,
+        client: KeeperHost,
         timeout: int,
         every: float,
         on_failure: Callable[[KrakenwireError], Any] | None = None,
+        *,
+        events: Callable[[str, dict[str, Any]], None] | None = None,
+        forget: Callable[[CancelAfterKeeper], None] | None = None,
     ) -> None:
         if type(timeout) is not int or not 0 < timeout < 86400:
             raise ValidationError(
@@ -49,7 +65,7 @@ class CancelAfterKeeper:
                 field="timeout",
                 value=timeout,
             )
-        if not isinstance(every, int | float) or not 0 < every < timeout:
+        if type(every) not in (int, float) or not 0 < every < timeout:
             raise ValidationError(
                 f"every must be > 0 and < timeout ({timeout}), got {every!r}",
                 field="every",
@@ -59,6 +75,8 @@ class CancelAfterKeeper:
         self.timeout = timeout
         self.every = float(every)
         self.on_failure = on_failure
+        self._events = events
+        self._forget = forget
         self.last: CancelAfterResult | None = None
         self.rearms = 0
         self.failures = 0
@@ -111,7 +129,8 @@ class CancelAfterKeeper:
             exc,
         )
         detail = {"timeout": self.timeout, "error": str(exc), "failures": self.failures}
-        self.client.plugins.event("cancel_after_failed", self.client, detail)
+        if self._events is not None:
+            self._events("cancel_after_failed", detail)
         if self.on_failure is not None:
             try:
                 self.on_failure(exc)
@@ -132,7 +151,8 @@ class CancelAfterKeeper:
                 await task
             except asyncio.CancelledError:
                 pass
-        self.client._keepers.discard(self)
+        if self._forget is not None:
+            self._forget(self)
         if disarm and self.client.is_open:
             return await self.client.cancel_after(0)
         return None

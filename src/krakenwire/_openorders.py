@@ -13,13 +13,14 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._protocol import ChannelMessage
+from ._protocol import ChannelFrame
 
 __all__ = ["CLOSED_STATUSES", "OpenOrders"]
 
 CLOSED_STATUSES = frozenset({"canceled", "filled", "expired"})
 _CLOSING_EXEC = frozenset({"canceled", "filled", "expired"})
 _MAX_CLOSED = 100_000
+_MAX_PLACED = 100_000
 
 
 class OpenOrders:
@@ -35,6 +36,8 @@ class OpenOrders:
         self._by_ref: dict[int, set[str]] = {}
         self._closed: OrderedDict[str, str] = OrderedDict()
         self._watchers: dict[str, list[asyncio.Future[str]]] = {}
+        # Orders our own add_order/batch_add acks say exist, until the stream shows them.
+        self._placed: OrderedDict[str, tuple[str | None, int | None]] = OrderedDict()
         self.sequence: int | None = None
         self.gaps = 0
         self.ready = asyncio.Event()
@@ -71,15 +74,30 @@ class OpenOrders:
         return self._closed.get(order_id)
 
     def resolve(self, ident: str) -> list[str]:
-        """Open order ids an identifier names: an order_id, a cl_ord_id, or a userref string."""
-        if ident in self._orders:
+        """Open order ids an identifier names: an order_id, a cl_ord_id, or a userref string
+        (orders our own acks placed count even before the stream shows them)."""
+        if ident in self._orders or ident in self._placed:
             return [ident]
         oid = self._by_cl.get(ident)
         if oid is not None:
             return [oid]
+        for p_oid, (cl, _) in self._placed.items():
+            if cl == ident:
+                return [p_oid]
         if ident.isdigit():
-            return sorted(self._by_ref.get(int(ident), ()))
+            ref = int(ident)
+            placed = [o for o, (_, r) in self._placed.items() if r == ref]
+            return sorted(set(self._by_ref.get(ref, ())) | set(placed))
         return []
+
+    def note_placed(self, order_id: str, cl_ord_id: str | None, userref: int | None) -> None:
+        """Our own ack says ``order_id`` exists: evidence for a cancel's confirmation until the
+        executions stream shows the order (its ``new`` event may come after the ack)."""
+        if order_id in self._orders or order_id in self._closed:
+            return
+        self._placed[order_id] = (cl_ord_id, userref)
+        if len(self._placed) > _MAX_PLACED:
+            self._placed.popitem(last=False)
 
     # ---- feeding --------------------------------------------------------------------------
 
@@ -88,21 +106,22 @@ class OpenOrders:
         self.sequence = None
         self.ready.clear()
 
-    def apply(self, msg: ChannelMessage) -> bool:
+    def apply(self, msg: ChannelFrame) -> bool:
         """Apply one executions frame. Returns ``False`` when ``sequence`` shows a gap (the
         frame is still applied; the caller should take a fresh snapshot)."""
         ok = True
         seq = msg.sequence
+        data = msg.data if isinstance(msg.data, list) else ()  # a hostile "data": 5 is ignored
         if msg.type == "snapshot":
-            self._load(msg.data or ())
+            self._load(data)
         else:
             if seq is not None and self.sequence is not None and seq != self.sequence + 1:
                 self.gaps += 1
                 ok = False
-            for item in msg.data or ():
+            for item in data:
                 if isinstance(item, dict):
                     self._update(item)
-        if seq is not None:
+        if type(seq) is int:
             self.sequence = seq
         if msg.type == "snapshot":
             self.ready.set()
@@ -114,7 +133,7 @@ class OpenOrders:
         self._by_cl.clear()
         self._by_ref.clear()
         for item in items:
-            if isinstance(item, dict) and "order_id" in item:
+            if isinstance(item, dict) and isinstance(item.get("order_id"), str):
                 status = item.get("order_status") or item.get("exec_type")
                 if status in CLOSED_STATUSES:
                     continue
@@ -143,6 +162,7 @@ class OpenOrders:
             self._index(oid, cur)
 
     def _put(self, oid: str, order: dict[str, Any]) -> None:
+        self._placed.pop(oid, None)
         self._orders[oid] = order
         self._closed.pop(oid, None)
         self._index(oid, order)
@@ -156,6 +176,7 @@ class OpenOrders:
             self._by_ref.setdefault(ref, set()).add(oid)
 
     def _close(self, oid: str, status: str) -> None:
+        self._placed.pop(oid, None)
         order = self._orders.pop(oid, None)
         if order is not None:
             cl = order.get("cl_ord_id")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, get_args
 
 from . import _messages as m
 from ._results import (
@@ -30,22 +30,26 @@ from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, reply_
 __all__ = [
     "BATCH_ADD_MAX",
     "BATCH_ADD_MIN",
-    "ORDER_METHODS",
+    "OrderType",
+    "Side",
+    "TimeInForce",
     "amend_order_params",
     "add_order_params",
     "batch_add_params",
     "edit_order_params",
     "order",
-    "settle",
+    "settle_entry",
     "to_decimal",
 ]
 
 BATCH_ADD_MIN = 2
 BATCH_ADD_MAX = 15
-ORDER_METHODS = frozenset({"add_order", "batch_add", "amend_order", "edit_order"})
-ORDER_TYPES = frozenset({"limit", "market"})
-SIDES = frozenset({"buy", "sell"})
-TIME_IN_FORCE = frozenset({"gtc", "gtd", "ioc"})  # no FOK on WS v2 (kraken-ws-v2.md §4.7)
+Side = Literal["buy", "sell"]
+OrderType = Literal["limit", "market"]
+TimeInForce = Literal["gtc", "gtd", "ioc"]  # no FOK on WS v2 (kraken-ws-v2.md §4.7)
+ORDER_TYPES = frozenset(get_args(OrderType))
+SIDES = frozenset(get_args(Side))
+TIME_IN_FORCE = frozenset(get_args(TimeInForce))
 # A double holds any decimal of at most 15 significant digits exactly enough to round-trip.
 _FLOAT_DIGITS = 15
 _SYMBOL = re.compile(r"[A-Z0-9.]{1,16}/[A-Z0-9.]{1,16}")
@@ -169,11 +173,11 @@ def _opt_bool(value: Any, field: str) -> bool | None:
 
 def order(
     *,
-    side: str,
+    side: Side,
     order_qty: Number,
-    order_type: str = "limit",
+    order_type: OrderType = "limit",
     limit_price: Number | None = None,
-    time_in_force: str | None = None,
+    time_in_force: TimeInForce | None = None,
     expire_time: datetime | str | None = None,
     post_only: bool | None = None,
     reduce_only: bool | None = None,
@@ -288,8 +292,8 @@ def batch_add_params(
     built: list[m.BatchOrder] = []
     for i, item in enumerate(orders):
         if isinstance(item, m.BatchOrder):
-            built.append(item)
-            continue
+            # Re-checked: a caller may have mutated the Struct since order() built it.
+            item = {k: v for k in item.__struct_fields__ if (v := getattr(item, k)) is not None}
         if not isinstance(item, dict):
             raise ValidationError(
                 f"orders[{i}] must be a dict of order fields, got {type(item).__name__}",
@@ -388,7 +392,7 @@ def edit_order_params(
     return p
 
 
-def settle(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
+def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
     """The outcome of an order-entry reply: a result struct or a :class:`KrakenAPIError`."""
     timing: dict[str, Any] = {
         "req_id": req_id,

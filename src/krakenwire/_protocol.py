@@ -1,123 +1,140 @@
-"""The sans-IO heart of krakenwire: requests in, bytes out; bytes in, events out.
+"""The sans-IO heart of krakenwire: the whole life of every request, from send to its outcome.
 
-:class:`Session` validates a call, assigns its ``req_id``, encodes it and records it as pending;
-:meth:`Session.receive` decodes one inbound frame and says what it was. It imports neither
-asyncio nor picows, so it is tested with literal bytes and no event loop (h11's approach).
+:class:`Session` owns each pending request from :meth:`Session.send` to its one final outcome
+(h11's shape): it decides completion (how many replies a request needs; a duplicate never counts
+twice), deadlines (:meth:`Session.tick`), connection loss (:meth:`Session.connection_lost`),
+callers that give up (:meth:`Session.abandon`) and stale-token re-sends. Time comes in as an
+argument; the module imports neither asyncio nor picows, so it is tested with literal bytes and
+no event loop. Events out are small immutable Structs holding nothing of the transport.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import msgspec
 
 from . import _messages as m
-from . import _orders
-from ._results import (
-    BatchCancelResult,
-    CancelAfterResult,
-    CancelAllResult,
-    CancelOrderReply,
-    CancelOrderResult,
-    PongResult,
+from ._methods import PER_ORDER_ERRORS, Call, Completion, Kind, cancel_order_reply
+from ._methods import finish_cancel_order as _finish_cancel_order
+from ._results import CancelOrderReply
+from ._validate import recheck_ids
+from ._views import RequestView
+from .errors import (
+    Abandoned,
+    ConnectionLost,
+    InvalidSession,
+    KrakenwireError,
+    RemoteProtocolError,
+    RequestTimeout,
+    RiskRejected,
+    ValidationError,
+    reply_error,
 )
-from ._validate import check_batch_size, check_cl_ord_ids, check_order_ids, check_userrefs
-from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, reply_error
 
-__all__ = ["ChannelMessage", "Pending", "Session", "Unmatched"]
+__all__ = [
+    "ChannelFrame",
+    "Completed",
+    "Event",
+    "Failed",
+    "Malformed",
+    "Session",
+    "Stale",
+    "Unmatched",
+]
 
 _encode = m.ENCODER.encode
 _decode_reply = m.REPLY_DECODER.decode
-_decode_bc = m.BATCH_CANCEL_DECODER.decode
-_EMPTY: list[str] = []
-_ORDER_METHODS = _orders.ORDER_METHODS
-# Errors that answer one order of a multi-id cancel_order; any other error ends the request.
-_PER_ORDER_ERRORS = frozenset({"EOrder:Invalid order", "EOrder:Unknown order"})
+_decode_data = m.DATA_DECODER.decode
+_ONE = Completion.ONE
+_HOUSEKEEPING = Kind.HOUSEKEEPING
+_MAX_ID = 2**31 - 1
 
 
-class Pending:
-    """A request on the wire awaiting its reply (or, for cancel_order, its N replies).
+class Completed(msgspec.Struct, frozen=True, gc=False):
+    """A request succeeded: ``result`` is its typed result. ``handle`` is the ``req_id`` it was
+    first sent with (the key the caller waits on); ``request`` its view when plugins want it."""
 
-    ``waiter`` is the transport's slot (a Future); ``outcome`` is set when complete: a result
-    struct or a :class:`KrakenAPIError`.
-    """
+    handle: int
+    result: Any
+    request: RequestView | None = None
+    elapsed_ns: int = 0
+
+
+class Failed(msgspec.Struct, frozen=True, gc=False):
+    """A request ended in an error: a ``NotExecuted`` or an ``OutcomeUnknown`` subclass."""
+
+    handle: int
+    error: KrakenwireError
+    request: RequestView | None = None
+    elapsed_ns: int = 0
+
+
+class Stale(msgspec.Struct, frozen=True, gc=False):
+    """Kraken rejected a request for a stale token; it is held (not executed) until
+    :meth:`Session.resend_held` (after a token refresh) or :meth:`Session.fail_held`."""
+
+    handle: int
+    fresh: bool = False  # a newer token is already in use: re-send now, no new fetch
+
+
+class ChannelFrame(msgspec.Struct, frozen=True, gc=False):
+    """A frame that is not a method reply: status, heartbeat, executions, or unknown."""
+
+    channel: str
+    type: str
+    data: Any
+    sequence: int | None
+
+
+class Unmatched(msgspec.Struct, frozen=True, gc=False):
+    """A method reply that completes nothing: no such pending ``req_id``, another method, a
+    duplicate, or an order the request did not name. Counted, never delivered."""
+
+    method: str
+    req_id: int | None
+    reason: str
+
+
+class Malformed(msgspec.Struct, frozen=True, gc=False):
+    """A frame that could not be decoded at all (not JSON, not an object, nested too deep)."""
+
+    reason: str
+
+
+Event = Completed | Failed | Stale | ChannelFrame | Unmatched | Malformed
+
+
+class _Pending:
+    """A request on the wire (or held for a token refresh); internal to the session."""
 
     __slots__ = (
-        "req_id",
-        "method",
-        "ids",
-        "cl_ord_id",
-        "expected",
-        "replies",
+        "rid",
+        "handle",
+        "call",
         "sent_ns",
-        "waiter",
-        "outcome",
         "deadline",
-        "request",
-        "retried",
+        "replies",
+        "seen",
+        "held",
+        "view",
+        "gen",
     )
 
     def __init__(
-        self,
-        req_id: int,
-        method: str,
-        ids: list[str],
-        expected: int = 1,
-        cl_ord_id: list[str] | None = None,
-        request: Any = None,
+        self, rid: int, call: Call, now_ns: int, deadline: int, view: Any, gen: int
     ) -> None:
-        self.req_id = req_id
-        self.method = method
-        self.ids = ids
-        self.cl_ord_id = cl_ord_id if cl_ord_id is not None else _EMPTY
-        self.expected = expected
-        self.replies: list[CancelOrderReply] = []
-        self.sent_ns = 0
-        self.waiter: Any = None
-        self.outcome: Any = None
-        self.deadline = 0  # monotonic ns after which the connection expires it; 0 = none
-        self.request = request
-        self.retried = False
-
-    @property
-    def all_ids(self) -> list[str]:
-        return self.ids + self.cl_ord_id if self.cl_ord_id else self.ids
-
-    def __repr__(self) -> str:
-        return f"Pending(req_id={self.req_id}, method={self.method!r}, ids={self.all_ids!r})"
-
-
-class ChannelMessage:
-    """A frame that is not a method reply: status, heartbeat, executions, or unknown."""
-
-    __slots__ = ("channel", "type", "data", "sequence", "raw")
-
-    def __init__(
-        self, channel: str, type: str, data: Any, sequence: int | None, raw: bytes
-    ) -> None:
-        self.channel = channel
-        self.type = type
-        self.data = data
-        self.sequence = sequence
-        self.raw = raw
-
-    def __repr__(self) -> str:
-        return f"ChannelMessage(channel={self.channel!r}, type={self.type!r})"
-
-
-class Unmatched:
-    """A method reply whose ``req_id`` matches no pending request (late, duplicate, foreign)."""
-
-    __slots__ = ("method", "req_id", "raw")
-
-    def __init__(self, method: str, req_id: int | None, raw: bytes) -> None:
-        self.method = method
-        self.req_id = req_id
-        self.raw = raw
-
-    def __repr__(self) -> str:
-        return f"Unmatched(method={self.method!r}, req_id={self.req_id!r})"
+        self.gen = gen
+        self.rid = rid
+        self.handle = rid
+        self.call = call
+        self.sent_ns = now_ns
+        self.deadline = deadline
+        self.replies: list[CancelOrderReply] | None = None
+        self.seen: set[str] | None = None
+        self.held: KrakenwireError | None = None  # the stale-token rejection, while held
+        self.view = view
 
 
 class Session:
@@ -126,374 +143,345 @@ class Session:
     Args:
         token: the WebSocket token put in every private request (never in ``repr``).
         first_req_id: the first ``req_id`` to assign.
+
+    Attributes:
+        check: the pre-send risk gate, ``check(view)`` raising :class:`RiskRejected`, or
+            ``None``. Every method but housekeeping passes it (a method the registry marks
+            otherwise, or does not know, is checked: fail closed).
+        views: build a :class:`RequestView` per request (plugins want them).
+        hold_stale: hold requests rejected for a stale token for one re-send (the client can
+            fetch a new token); otherwise that rejection is their outcome.
+        unmatched, duplicates, malformed: counters of frames that completed nothing.
     """
 
-    def __init__(self, token: str, *, first_req_id: int = 1) -> None:
-        self.token = token
+    def __init__(self, token: str = "", *, first_req_id: int = 1) -> None:
+        self._token = token
+        self._gen = 0  # token generation: +1 per set_token
         self._next_id = first_req_id
-        self.pending: dict[int, Pending] = {}
+        self._pending: dict[int, _Pending] = {}
+        self._moved: dict[int, int] = {}  # handle -> current req_id, for re-sent requests
+        self.check: Callable[[RequestView], None] | None = None
+        self.views = False
+        self.hold_stale = False
         self.unmatched = 0
+        self.duplicates = 0
         self.malformed = 0
 
     def __repr__(self) -> str:
-        return f"Session(pending={len(self.pending)}, token=<redacted>)"
+        return f"Session(pending={len(self._pending)}, token=<redacted>)"
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def set_token(self, token: str) -> None:
+        """Use ``token`` for every request sent from now on (after a refresh)."""
+        self._token = token
+        self._gen += 1
+
+    def pending_handles(self) -> list[int]:
+        """Handles of the requests still pending (for tests and introspection)."""
+        return [p.handle for p in self._pending.values()]
 
     def _new_id(self) -> int:
         rid = self._next_id
-        # Skip ids still pending (after 2**31 wraps, a stuck request must not be shadowed).
-        while rid in self.pending:
-            rid += 1
-        self._next_id = rid + 1 if rid < 2**31 - 1 else 1
+        pending = self._pending
+        while rid in pending:  # after 2**31 wraps, a stuck request must not be shadowed
+            rid = rid + 1 if rid < _MAX_ID else 1
+        self._next_id = rid + 1 if rid < _MAX_ID else 1
         return rid
-
-    def _register(self, p: Pending) -> Pending:
-        self.pending[p.req_id] = p
-        return p
-
-    def resubmit(self, p: Pending) -> bytes:
-        """Re-register ``p`` under a new ``req_id`` with the current token; return its bytes.
-
-        Used once after Kraken rejected it for a stale token (so it did not execute).
-        """
-        rid = self._new_id()
-        p.req_id = rid
-        req = p.request
-        req.req_id = rid
-        params = getattr(req, "params", None)
-        if params is not None and hasattr(params, "token"):
-            params.token = self.token
-        p.replies = []
-        self.pending[rid] = p
-        return _encode(req)
-
-    def forget(self, req_id: int) -> Pending | None:
-        """Drop a pending request (send failed, or it timed out) and return it."""
-        return self.pending.pop(req_id, None)
 
     # ---- requests -------------------------------------------------------------------------
 
-    def batch_cancel(
-        self,
-        orders: Iterable[Any],
-        cl_ord_id: Iterable[Any] | None = None,
-        *,
-        unified: bool = False,
-    ) -> tuple[Pending, bytes]:
-        """Validate and encode one ``batch_cancel`` (2..50 ids, orders + cl_ord_id together).
-
-        Args:
-            orders: Kraken order ids or ``order_userref`` numbers (ints become strings).
-            cl_ord_id: client order ids, optional.
-            unified: emit the unified-WS variant (``asset_class``; cl_ord_id counted in total).
+    def send(self, call: Call, now_ns: int, timeout_ns: int) -> tuple[int, bytes]:
+        """Assign a ``req_id``, run the risk gate, encode and register ``call``.
 
         Returns:
-            The pending entry and the frame's bytes.
+            ``(handle, frame bytes)``: the handle is the ``req_id`` the caller waits on.
 
         Raises:
-            ValidationError: bad ids or count; nothing is registered.
+            RiskRejected: a plugin vetoed it (``exc.request`` is the view); nothing registered.
+            ValidationError: it cannot be encoded (e.g. a ``str`` subclass id); nothing
+                registered.
         """
-        ids = check_order_ids(orders)
-        if unified:
-            _check_unified(ids)
-        cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id else None
-        check_batch_size(len(ids) + (len(cids) if cids else 0))
-        return self.batch_cancel_checked(ids, cids, unified)
-
-    def batch_cancel_checked(
-        self, ids: list[str], cids: list[str] | None = None, unified: bool = False
-    ) -> tuple[Pending, bytes]:
-        """:meth:`batch_cancel` for ids already validated (a chunk of ``cancel_orders``)."""
         rid = self._new_id()
-        params = m.BatchCancelParams(ids, self.token, cids, "spot" if unified else None)
-        req = m.BatchCancel(params, rid)
-        return self._register(Pending(rid, "batch_cancel", ids, 1, cids, req)), _encode(req)
+        req = call.req
+        req.req_id = rid
+        params = call.params
+        if params is not None:
+            params.token = self._token
+        view = None
+        check = self.check
+        if self.views or check is not None:
+            view = call.view(rid)
+            if check is not None and call.spec.kind is not _HOUSEKEEPING:
+                _gate(check, view)
+        try:
+            data = _encode(req)
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+            _recheck(call, exc)
+        self._pending[rid] = _Pending(rid, call, now_ns, now_ns + timeout_ns, view, self._gen)
+        return rid, data
 
-    def cancel_order(
-        self,
-        order_id: Iterable[Any] | None = None,
-        cl_ord_id: Iterable[Any] | None = None,
-        order_userref: Iterable[Any] | None = None,
-    ) -> tuple[Pending, bytes]:
-        """Validate and encode one ``cancel_order`` naming one kind of id (Kraken's rule).
+    def send_all(self, calls: list[Call], now_ns: int, timeout_ns: int) -> list[tuple[int, bytes]]:
+        """:meth:`send` for several requests that go together (the chunks of one
+        ``cancel_orders``): every one passes the risk gate and encodes before any is
+        registered, so one veto sends none."""
+        staged = []
+        for call in calls:
+            rid = self._new_id()
+            call.req.req_id = rid
+            if call.params is not None:
+                call.params.token = self._token
+            view = call.view(rid) if (self.views or self.check is not None) else None
+            staged.append((rid, call, view))
+        check = self.check
+        if check is not None:
+            for _, call, view in staged:
+                if call.spec.kind is not _HOUSEKEEPING:
+                    _gate(check, view)
+        out = []
+        for _, call, _ in staged:
+            try:
+                out.append(_encode(call.req))
+            except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+                _recheck(call, exc)
+        deadline = now_ns + timeout_ns
+        for rid, call, view in staged:
+            self._pending[rid] = _Pending(rid, call, now_ns, deadline, view, self._gen)
+        return [(rid, data) for (rid, _, _), data in zip(staged, out, strict=True)]
 
-        The reply count expected is the number of ids for ``order_id``/``cl_ord_id``; for
-        ``order_userref`` (which may match several orders) one reply completes the request.
+    def resend_held(self, now_ns: int) -> list[tuple[int, bytes]]:
+        """Re-send every held request once, under a new ``req_id`` with the current token.
+
+        Their deadlines stay as they were: the caller's timeout covers the refresh too.
+
+        Returns:
+            ``(handle, frame bytes)`` per request to write.
         """
-        given = [
-            k
-            for k, v in (
-                ("order_id", order_id),
-                ("cl_ord_id", cl_ord_id),
-                ("order_userref", order_userref),
-            )
-            if v is not None
-        ]
-        if len(given) != 1:
-            raise ValidationError(
-                "cancel_order takes exactly one of order_id, cl_ord_id, order_userref; got "
-                + (", ".join(given) or "none"),
-                field="order_id",
-                value=given,
-            )
-        rid = self._new_id()
-        if order_id is not None:
-            ids = check_order_ids(order_id, "order_id")
-            params = m.CancelOrderParams(self.token, order_id=ids)
-            shown, expected = ids, len(ids)
-        elif cl_ord_id is not None:
-            ids = check_cl_ord_ids(cl_ord_id)
-            params = m.CancelOrderParams(self.token, cl_ord_id=ids)
-            shown, expected = ids, len(ids)
-        else:
-            refs = check_userrefs(order_userref or ())
-            params = m.CancelOrderParams(self.token, order_userref=refs)
-            shown, expected = [str(r) for r in refs], 1
-        if not shown:
-            raise ValidationError("cancel_order needs at least one id", field=given[0], value=0)
-        req = m.CancelOrder(params, rid)
-        p = Pending(rid, "cancel_order", shown, expected, None, req)
-        return self._register(p), _encode(req)
+        out = []
+        for p in [p for p in self._pending.values() if p.held is not None]:
+            del self._pending[p.rid]
+            rid = self._new_id()
+            p.rid = rid
+            p.held = None
+            p.replies = None
+            p.seen = None
+            p.sent_ns = now_ns
+            p.gen = self._gen
+            call = p.call
+            call.req.req_id = rid
+            call.params.token = self._token
+            if p.view is not None:
+                p.view = call.view(rid, resent=True)
+            self._pending[rid] = p
+            self._moved[p.handle] = rid
+            out.append((p.handle, _encode(call.req)))
+        return out
 
-    # ---- order entry (validation and building in _orders.py) ------------------------------
-
-    def add_order(self, **fields: Any) -> tuple[Pending, bytes]:
-        """Validate and encode one ``add_order``; ``fields`` as :func:`_orders.add_order_params`."""
-        params = _orders.add_order_params(self.token, **fields)
-        req = m.AddOrder(params, self._new_id())
-        ids = [params.cl_ord_id] if params.cl_ord_id else []
-        return self._register(Pending(req.req_id, "add_order", ids, 1, None, req)), _encode(req)
-
-    def batch_add(self, orders: Sequence[Any], **fields: Any) -> tuple[Pending, bytes]:
-        """Validate and encode one ``batch_add`` (2..15 orders, one symbol)."""
-        params = _orders.batch_add_params(self.token, orders, **fields)
-        req = m.BatchAdd(params, self._new_id())
-        ids = [o.cl_ord_id for o in params.orders if o.cl_ord_id]
-        return self._register(Pending(req.req_id, "batch_add", ids, 1, None, req)), _encode(req)
-
-    def amend_order(self, **fields: Any) -> tuple[Pending, bytes]:
-        """Validate and encode one ``amend_order`` (by ``order_id`` or ``cl_ord_id``)."""
-        params = _orders.amend_order_params(self.token, **fields)
-        req = m.AmendOrder(params, self._new_id())
-        ids = [params.order_id or params.cl_ord_id or ""]
-        return self._register(Pending(req.req_id, "amend_order", ids, 1, None, req)), _encode(req)
-
-    def edit_order(self, **fields: Any) -> tuple[Pending, bytes]:
-        """Validate and encode one ``edit_order`` (cancel-and-replace; a new order id)."""
-        params = _orders.edit_order_params(self.token, **fields)
-        req = m.EditOrder(params, self._new_id())
-        p = Pending(req.req_id, "edit_order", [params.order_id], 1, None, req)
-        return self._register(p), _encode(req)
-
-    def cancel_all(self) -> tuple[Pending, bytes]:
-        rid = self._new_id()
-        req = m.CancelAll(m.TokenParams(self.token), rid)
-        return self._register(Pending(rid, "cancel_all", [], 1, None, req)), _encode(req)
-
-    def cancel_after(self, timeout: int) -> tuple[Pending, bytes]:
-        """``cancel_all_orders_after``: ``timeout`` whole seconds, 0..86399 (0 disarms)."""
-        if type(timeout) is not int or not 0 <= timeout < 86400:
-            raise ValidationError(
-                f"cancel_after timeout must be an int in 0..86399, got {timeout!r}",
-                field="timeout",
-                value=timeout,
-            )
-        rid = self._new_id()
-        req = m.CancelAllOrdersAfter(m.CancelAfterParams(timeout, self.token), rid)
-        p = Pending(rid, "cancel_all_orders_after", [], 1, None, req)
-        return self._register(p), _encode(req)
-
-    def ping(self) -> tuple[Pending, bytes]:
-        rid = self._new_id()
-        req = m.Ping(rid)
-        return self._register(Pending(rid, "ping", [], 1, None, req)), _encode(req)
-
-    def subscribe_executions(
-        self,
-        *,
-        snap_orders: bool = True,
-        snap_trades: bool = False,
-        order_status: bool = True,
-        ratecounter: bool = False,
-        unsubscribe: bool = False,
-    ) -> tuple[Pending, bytes]:
-        rid = self._new_id()
-        params = m.SubscribeParams(
-            "executions", self.token, snap_orders, snap_trades, order_status, ratecounter
-        )
-        req: m.Subscribe | m.Unsubscribe
-        if unsubscribe:
-            params = m.SubscribeParams("executions", self.token)
-            req = m.Unsubscribe(params, rid)
-        else:
-            req = m.Subscribe(params, rid)
-        method = "unsubscribe" if unsubscribe else "subscribe"
-        return self._register(Pending(rid, method, [], 1, None, req)), _encode(req)
+    def fail_held(self) -> list[Event]:
+        """Give every held request its stale-token rejection as outcome (no refresh came)."""
+        out: list[Event] = []
+        for p in [p for p in self._pending.values() if p.held is not None]:
+            out.append(self._finish(p, p.held))
+        return out
 
     # ---- replies --------------------------------------------------------------------------
 
-    def receive(
-        self, payload: bytes | memoryview, now_ns: int = 0
-    ) -> Pending | ChannelMessage | Unmatched | None:
-        """Decode one inbound frame.
+    def receive(self, payload: bytes | memoryview, now_ns: int) -> Event | None:
+        """Decode one inbound frame and say what it did.
 
         Returns:
-            the completed :class:`Pending` (its ``outcome`` set, removed from the table);
-            ``None`` for one more reply of a multi-reply request still incomplete;
-            a :class:`ChannelMessage` for channel frames; an :class:`Unmatched` for a method
-            reply nobody is waiting for (counted in ``self.unmatched``).
-
-        Raises:
-            RemoteProtocolError: the frame is not JSON or not a Kraken frame (counted in
-                ``self.malformed``); the session stays usable.
+            :class:`Completed`/:class:`Failed` when it completed a request, ``None`` for one
+            more reply of a request still incomplete, :class:`Stale` for a stale-token
+            rejection now held, :class:`ChannelFrame`, :class:`Unmatched` or
+            :class:`Malformed`. Never raises for anything the peer sends.
         """
         try:
             r = _decode_reply(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except Exception as exc:  # DecodeError, ValidationError, RecursionError (deep nesting)
             self.malformed += 1
-            raise RemoteProtocolError(f"undecodable frame: {exc}") from None
+            return Malformed(f"{type(exc).__name__}: {str(exc)[:200]}")
         # A method reply; or an error that names our req_id but no method (what a server
         # answers to a request it could not parse): a rejection of that request.
         if r.method or (r.success is False and r.req_id is not None and not r.channel):
-            p = self.pending.get(r.req_id) if r.req_id is not None else None
-            if p is None or not _method_matches(p.method, r.method):
+            p = self._pending.get(r.req_id) if r.req_id is not None else None
+            if p is None:
                 self.unmatched += 1
-                return Unmatched(r.method, r.req_id, bytes(payload))
+                return Unmatched(r.method, r.req_id, "no pending request")
+            spec = p.call.spec
+            if r.method and r.method != spec.name and r.method not in spec.answers:
+                self.unmatched += 1
+                return Unmatched(r.method, r.req_id, f"answers {spec.name}, not {r.method}")
+            if p.held is not None:
+                self.duplicates += 1
+                return Unmatched(r.method, r.req_id, "reply to a request held for a new token")
             try:
-                return self._settle(p, r, now_ns)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                # A reply for this req_id that we cannot read: the request still gets an answer.
+                if spec.completion is _ONE:
+                    out = spec.settle(p.call, r, p.rid, now_ns - p.sent_ns)
+                    return self._finish(p, out, now_ns)
+                return self._part(p, r, now_ns)
+            except Exception as exc:  # a reply for this req_id that we cannot read
                 self.malformed += 1
-                del self.pending[p.req_id]
-                p.outcome = RemoteProtocolError(f"unreadable {r.method} reply: {exc}")
-                return p
+                return self._finish(
+                    p, self._unknown(p, RemoteProtocolError, f"unreadable reply: {exc}"), now_ns
+                )
         try:
-            data = m.DATA_DECODER.decode(r.data) if r.data else None
-        except msgspec.DecodeError:  # pragma: no cover - Raw came from a valid document
-            data = None
-        return ChannelMessage(r.channel, r.type, data, r.sequence, bytes(payload))
+            data = _decode_data(r.data) if r.data else None
+        except Exception as exc:
+            self.malformed += 1
+            return Malformed(f"{r.channel} data: {type(exc).__name__}")
+        return ChannelFrame(r.channel, r.type, data, r.sequence)
 
-    def _settle(self, p: Pending, r: m.Reply, now_ns: int) -> Pending | None:
-        method = p.method
-        if method == "batch_cancel":
-            if r.success and r.result:
-                w = _decode_bc(r.result)
-                p.outcome = BatchCancelResult(
-                    count=w.count,
-                    # bytes(): the frame's buffer is reused by picows after this callback.
-                    warnings_raw=bytes(w.warnings) if w.warnings else b"",
-                    orders=p.ids,
-                    cl_ord_id=p.cl_ord_id,
-                    req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in,
-                    time_out_raw=r.time_out,
-                )
-            else:
-                p.outcome = _api_error(r, method)
-        elif method == "cancel_order":
-            if r.success and r.result:
-                w2 = m.CANCEL_ORDER_DECODER.decode(r.result)
-                p.replies.append(CancelOrderReply(w2.order_id, w2.cl_ord_id, None, w2.warnings))
-            elif r.error in _PER_ORDER_ERRORS:
-                p.replies.append(CancelOrderReply(error=r.error))
-            else:
-                p.outcome = _api_error(r, method)
-            if p.outcome is None:
-                if len(p.replies) < p.expected:
-                    return None
-                p.outcome = CancelOrderResult(
-                    replies=p.replies,
-                    req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in,
-                    time_out_raw=r.time_out,
-                )
-        elif method == "cancel_all":
-            if r.success and r.result:
-                w = _decode_bc(r.result)
-                p.outcome = CancelAllResult(
-                    count=w.count,
-                    warnings_raw=bytes(w.warnings) if w.warnings else b"",
-                    req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in,
-                    time_out_raw=r.time_out,
-                )
-            else:
-                p.outcome = _api_error(r, method)
-        elif method == "cancel_all_orders_after":
-            if r.success and r.result:
-                w3 = m.CANCEL_AFTER_DECODER.decode(r.result)
-                p.outcome = CancelAfterResult(
-                    current_time_raw=w3.currentTime,
-                    trigger_time_raw=w3.triggerTime,
-                    warnings=w3.warnings,
-                    req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in,
-                    time_out_raw=r.time_out,
-                )
-            else:
-                p.outcome = _api_error(r, method)
-        elif method == "ping":
-            # A recorded pong has no "success" key at all (kraken-ws-v2.md section 1).
-            if r.success is False:
-                p.outcome = _api_error(r, method)
-            else:
-                p.outcome = PongResult(
-                    req_id=p.req_id,
-                    latency_ns=now_ns - p.sent_ns,
-                    time_in_raw=r.time_in,
-                    time_out_raw=r.time_out,
-                )
-        elif method in _ORDER_METHODS:
-            p.outcome = _orders.settle(method, r, p.req_id, now_ns - p.sent_ns)
-        else:  # subscribe / unsubscribe and methods added by extensions
-            if r.success:
-                p.outcome = m.SUBSCRIBE_DECODER.decode(r.result) if r.result else m.SubscribeWire()
-            else:
-                p.outcome = _api_error(r, method)
-        del self.pending[p.req_id]
-        return p
+    def _part(self, p: _Pending, r: m.Reply, now_ns: int) -> Event | None:
+        """One reply of a multi-reply request (``cancel_order``)."""
+        call = p.call
+        replies = p.replies
+        if replies is None:
+            replies = p.replies = []
+            p.seen = set()
+        seen = p.seen
+        assert seen is not None
+        if r.success and r.result:
+            part = cancel_order_reply(r)
+            key = _key(call, part)
+            if key is None:
+                self.unmatched += 1
+                return Unmatched(r.method, r.req_id, f"order {part.order_id!r} not in request")
+            if key in seen:
+                self.duplicates += 1
+                return Unmatched(r.method, r.req_id, f"duplicate reply for {key!r}")
+            seen.add(key)
+            replies.append(part)
+        elif r.success is False and (replies or r.error in PER_ORDER_ERRORS):
+            # An error answers one order; as the FIRST reply only the per-order errors do (any
+            # other first error rejects the whole request, handled below).
+            replies.append(CancelOrderReply(error=r.error or "success:false"))
+        else:
+            return self._finish(p, self._error(p, r), now_ns)
+        if len(replies) < call.expected:
+            return None
+        out = _finish_cancel_order(replies, p.rid, now_ns - p.sent_ns, r)
+        return self._finish(p, out, now_ns)
 
-    def fail_all(self) -> list[Pending]:
-        """Remove and return every pending request (the connection is gone)."""
-        out = list(self.pending.values())
-        self.pending.clear()
+    def _error(self, p: _Pending, r: m.Reply) -> Any:
+        return reply_error(r.error, r.success, req_id=r.req_id, method=p.call.spec.name)
+
+    def _finish(self, p: _Pending, outcome: Any, now_ns: int = 0) -> Event:
+        if (
+            type(outcome) is InvalidSession
+            and self.hold_stale
+            and p.held is None
+            and p.handle == p.rid  # not already re-sent once
+            and p.call.spec.kind is not _HOUSEKEEPING
+        ):
+            p.held = outcome  # rejected, so not executed: hold for one re-send
+            return Stale(p.handle, p.gen < self._gen)
+        del self._pending[p.rid]
+        if p.handle != p.rid:
+            self._moved.pop(p.handle, None)
+        elapsed = now_ns - p.sent_ns if now_ns else 0
+        if isinstance(outcome, KrakenwireError):
+            return Failed(p.handle, outcome, p.view, elapsed)
+        return Completed(p.handle, outcome, p.view, elapsed)
+
+    # ---- time, loss, abandonment ----------------------------------------------------------
+
+    def next_deadline(self) -> int | None:
+        """The earliest deadline (monotonic ns) of any pending request."""
+        return min((p.deadline for p in self._pending.values()), default=None)
+
+    def tick(self, now_ns: int) -> list[Event]:
+        """Expire every request whose deadline is due: unknown if it was on the wire, its
+        stale-token rejection if it was held and never re-sent."""
+        out: list[Event] = []
+        for p in [p for p in self._pending.values() if p.deadline <= now_ns]:
+            if p.held is not None:
+                out.append(self._finish(p, p.held, now_ns))
+                continue
+            secs = round((p.deadline - p.sent_ns) / 1e9, 3)
+            err = RequestTimeout(
+                f"no complete reply to {p.call.spec.name} req_id={p.rid} in time: the outcome "
+                "is unknown (it may or may not have executed)",
+                req_id=p.rid,
+                method=p.call.spec.name,
+                ids=p.call.all_ids,
+                timeout=secs,
+                partial=p.replies or (),
+            )
+            out.append(self._finish(p, err, now_ns))
         return out
 
+    def connection_lost(self, now_ns: int = 0) -> list[Event]:
+        """Every pending request ends: outcome unknown if it was on the wire (it may have
+        executed), its stale-token rejection if it was held (it did not)."""
+        out: list[Event] = []
+        for p in list(self._pending.values()):
+            if p.held is not None:
+                out.append(self._finish(p, p.held))
+            else:
+                out.append(
+                    self._finish(
+                        p,
+                        self._unknown(
+                            p,
+                            ConnectionLost,
+                            "connection lost after sending it: the outcome is unknown (it may"
+                            " or may not have executed); reconcile via the executions stream",
+                        ),
+                        now_ns,
+                    )
+                )
+        return out
 
-def _check_unified(ids: list[str]) -> None:
-    # Unified WS batch_cancel takes Kraken order ids only: no order_userref (§4.2).
-    for v in ids:
-        if v.isdigit():
-            raise ValidationError(
-                f"the unified batch_cancel takes no order_userref, got {v!r} in orders",
-                field="orders",
-                value=v,
-            )
+    def abandon(self, handle: int, now_ns: int = 0) -> list[Event]:
+        """The caller gave up on ``handle``: free its entry now; the event carries the outcome
+        for the audit (unknown if it was on the wire)."""
+        rid = self._moved.get(handle, handle)
+        p = self._pending.get(rid)
+        if p is None or p.handle != handle:
+            return []
+        if p.held is not None:
+            return [self._finish(p, p.held, now_ns)]
+        err = self._unknown(p, Abandoned, "the caller stopped waiting")
+        return [self._finish(p, err, now_ns)]
+
+    def _unknown(self, p: _Pending, cls: type[Any], why: str) -> KrakenwireError:
+        name = p.call.spec.name
+        err: KrakenwireError = cls(
+            f"{name} req_id={p.rid} naming {len(p.call.all_ids)} id(s): {why}",
+            req_id=p.rid,
+            method=name,
+            ids=p.call.all_ids,
+            replies=p.replies or (),
+        )
+        return err
 
 
-def _method_matches(sent: str, got: str) -> bool:
-    # Kraken answers ping with "pong", and unsubscribe errors come back as "subscribe" (sic);
-    # got == "" is a method-less error reply (only reached with success false).
-    return (
-        sent == got
-        or got == ""
-        or (sent == "ping" and got == "pong")
-        or (sent == "unsubscribe" and got == "subscribe")
-    )
+def _key(call: Call, part: CancelOrderReply) -> str | None:
+    """Which requested order a cancel_order reply answers (None: one it did not name)."""
+    if call.key == "order_id":
+        return part.order_id if part.order_id in call.ids else None
+    if call.key == "cl_ord_id" and part.cl_ord_id is not None:
+        return part.cl_ord_id if part.cl_ord_id in call.cl_ord_ids else None
+    return "#" + part.order_id  # by userref (or a cl_ord_id reply without it): per order
 
 
-def _api_error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
-    return reply_error(r.error, r.success, req_id=r.req_id, method=method)
+def _gate(check: Callable[[RequestView], None], view: Any) -> None:
+    try:
+        check(view)
+    except RiskRejected as exc:
+        exc.request = view
+        raise
 
 
-def chunk(ids: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:
-    """Split ``ids`` into consecutive chunks of the given sizes."""
-    out: list[list[str]] = []
-    start = 0
-    for n in sizes:
-        out.append(list(ids[start : start + n]))
-        start += n
-    return out
+def _recheck(call: Call, exc: Exception) -> NoReturn:
+    """The encoder refused a request that passed validation: name the field if we can."""
+    recheck_ids(call.ids, "orders" if call.spec.name == "batch_cancel" else "order_id")
+    recheck_ids(call.cl_ord_ids, "cl_ord_id")
+    raise ValidationError(
+        f"{call.spec.name} cannot be encoded: {exc}", field="request", value=None
+    ) from None

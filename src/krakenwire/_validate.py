@@ -6,16 +6,21 @@ call; only when that fails do we walk the input in Python to name the offending 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import ValidationError
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_ID_LEN",
+    "MAX_TIMEOUT",
     "MIN_BATCH",
     "check_cl_ord_ids",
+    "check_confirm",
+    "check_timeout",
     "check_order_ids",
     "check_batch_size",
     "check_userrefs",
@@ -24,6 +29,13 @@ __all__ = [
 
 MIN_BATCH = 2
 MAX_BATCH = 50
+# The longest identifier Kraken defines is a 36-character UUID cl_ord_id (order ids are 19,
+# order_userref numbers at most 10 digits). 64 leaves headroom for formats Kraken may add while
+# bounding a 50-id frame to a few KB: a caller bug (a whole document passed as an id) is refused
+# before it is sent instead of going on the wire.
+MAX_ID_LEN = 64
+# A timeout longer than a day is a unit mistake (ms passed as s), not a wish to wait that long.
+MAX_TIMEOUT = 86_400.0
 
 # cl_ord_id formats (docs.kraken.com/api/docs/guides/spot-clordid): a long UUID, a 32-hex short
 # UUID, or free text of at most 18 printable ASCII characters.
@@ -33,29 +45,85 @@ _CL_ORD_ID = re.compile(
 )
 
 
+def check_timeout(value: Any, field: str = "timeout") -> float:
+    """``value`` as seconds: a real number (not bool), finite, > 0 and at most a day.
+
+    Raises:
+        ValidationError: anything else (``nan``, ``inf``, ``-5``, ``"1"``, ``True``).
+    """
+    t = type(value)
+    if (t is float or t is int) and 0 < value <= MAX_TIMEOUT:
+        return float(value)  # NaN fails the comparison above
+    if t is not bool and isinstance(value, int | float) and math.isfinite(value):
+        if 0 < value <= MAX_TIMEOUT:
+            return float(value)
+    raise ValidationError(
+        f"{field} must be a number of seconds > 0 and <= {MAX_TIMEOUT:.0f}, got {value!r}",
+        field=field,
+        value=value,
+    )
+
+
+def check_confirm(value: Any) -> float | bool:
+    """``confirm=``: ``False``, ``True`` (wait up to the call's timeout) or seconds > 0."""
+    if value is False or value is True:
+        return value
+    return check_timeout(value, "confirm")
+
+
+def _shape(ids: Any, field: str) -> Sequence[Any]:
+    """The ids as a sequence, refusing shapes that would surprise: a single id (a str would be
+    iterated per character), a mapping (keys or values?), or anything not iterable. A set is
+    fine (a cancel has no order); an iterator is read exactly once."""
+    if isinstance(ids, str | bytes | bytearray | memoryview):
+        raise ValidationError(
+            f"{field} must be a list of ids, not a single {type(ids).__name__} {ids!r:.80}",
+            field=field,
+            value=ids if isinstance(ids, str) else None,
+        )
+    if isinstance(ids, Mapping):
+        raise ValidationError(
+            f"{field} must be a list of ids, not a {type(ids).__name__} (keys or values?)",
+            field=field,
+            value=None,
+        )
+    if isinstance(ids, list | tuple):
+        return ids
+    try:
+        return list(ids)
+    except TypeError:
+        raise ValidationError(
+            f"{field} must be a list of ids, got {type(ids).__name__}", field=field, value=None
+        ) from None
+
+
 def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
     """Return ``ids`` as a new list of strings (ints become decimal strings).
 
+    Each id is a plain ``str`` of 1..:data:`MAX_ID_LEN` printable ASCII characters (Kraken's ids
+    are all ASCII) or an ``order_userref`` int in 0..2**31-1.
+
     Raises:
-        ValidationError: a value that is not a non-empty string or a non-negative int, or a
-            duplicate; the message names the field, the index and the value.
+        ValidationError: a value that is not such a string or int, or a duplicate; the message
+            names the field, the index and the value.
     """
     if type(ids) is list or type(ids) is tuple:
-        # Fast path, all in C: every item a str, none empty, none repeated.
+        # Fast path, all in C: every item a str, none empty, none repeated, all ASCII, short.
         try:
             seen = set(ids)
             # str.join raises TypeError on any non-str item: the cheapest type check in C.
-            if len(seen) == len(ids) and "" not in seen and "".join(ids) is not None:
+            if (
+                len(seen) == len(ids)
+                and "" not in seen
+                and "".join(ids).isascii()
+                and (not ids or max(map(len, ids)) <= MAX_ID_LEN)
+            ):
+                # A str subclass passes here; the encoder refuses it and the session turns that
+                # into a ValidationError through recheck_ids() before anything is registered.
                 return list(ids)
-        except TypeError:  # unhashable or non-str items: the slow path names them
+        except Exception:  # unhashable, non-str, hostile __hash__: the slow path names them
             pass
-    elif isinstance(ids, str | bytes):
-        raise ValidationError(
-            f"{field} must be a list of ids, not a single {type(ids).__name__} {ids!r}",
-            field=field,
-            value=ids,
-        )
-    out = _slow_ids(ids, field)
+    out = _slow_ids(_shape(ids, field), field)
     if len(set(out)) != len(out):
         _raise_duplicate(out, field)
     return out
@@ -73,17 +141,44 @@ def _slow_ids(ids: Iterable[Any], field: str) -> list[str]:
         if type(v) is str:
             if not v:
                 raise ValidationError(f"{field}[{i}] is an empty id", field=field, value=v)
+            if len(v) > MAX_ID_LEN:
+                raise ValidationError(
+                    f"{field}[{i}] is {len(v)} characters long; ids are at most {MAX_ID_LEN}",
+                    field=field,
+                    value=v[:MAX_ID_LEN] + "...",
+                )
+            if not v.isascii() or not v.isprintable():
+                raise ValidationError(
+                    f"{field}[{i}] {v!r} has characters outside printable ASCII; Kraken's ids "
+                    "are ASCII",
+                    field=field,
+                    value=v.encode("ascii", "backslashreplace").decode(),
+                )
             out.append(v)
-        elif type(v) is int and v >= 0:  # order_userref numbers go as strings ("1", "2")
+        elif type(v) is int and 0 <= v < 2**31:  # order_userref numbers go as strings ("1")
             out.append(str(v))
         else:
             raise ValidationError(
-                f"{field}[{i}] must be an order id string or an order_userref int, "
-                f"got {type(v).__name__} {v!r}",
+                f"{field}[{i}] must be an order id str or an order_userref int in 0..2**31-1, "
+                f"got {type(v).__name__} {_short(v)}",
                 field=field,
-                value=v,
+                value=v if type(v) is int else None,
             )
     return out
+
+
+def recheck_ids(ids: Sequence[Any], field: str) -> None:
+    """Raise the precise :class:`ValidationError` for ids that passed the fast path but that the
+    encoder refused (a ``str`` subclass)."""
+    _slow_ids(ids, field)
+
+
+def _short(v: Any) -> str:
+    try:
+        text = repr(v)
+    except Exception:
+        text = f"<{type(v).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _raise_duplicate(ids: Sequence[str], field: str) -> None:
@@ -96,7 +191,7 @@ def _raise_duplicate(ids: Sequence[str], field: str) -> None:
 
 def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
     """Like :func:`check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats."""
-    out = check_order_ids(ids, "cl_ord_id") if ids else []
+    out = check_order_ids(ids, "cl_ord_id")
     match = _CL_ORD_ID.fullmatch
     for i, v in enumerate(out):
         if match(v) is None:
@@ -111,7 +206,7 @@ def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
 def check_userrefs(refs: Iterable[Any]) -> list[int]:
     """``order_userref`` values: non-negative ints (32-bit, as Kraken stores them)."""
     out: list[int] = []
-    for i, v in enumerate(refs):
+    for i, v in enumerate(_shape(refs, "order_userref")):
         if type(v) is not int or not 0 <= v < 2**31:
             raise ValidationError(
                 f"order_userref[{i}] must be an int in 0..2**31-1, got {v!r}",

@@ -107,7 +107,8 @@ def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> i
 
 
 async def _cancel(args: argparse.Namespace) -> int:
-    from .client import check_url, connect
+    from ._config import check_url
+    from .client import connect
 
     orders: list[str] = args.order_ids
     cl: list[str] = args.cl_ord_id or []
@@ -121,13 +122,12 @@ async def _cancel(args: argparse.Namespace) -> int:
             field="cl_ord_id",
             value=total,
         )
-    from ._protocol import Session
+    from . import _build
 
-    probe = Session("x")
     if total == 1:
-        probe.cancel_order(orders or None, cl or None)
+        _build.cancel_order(orders or None, cl or None)
     elif total <= 50:
-        probe.batch_cancel(orders, cl or None)
+        _build.batch_cancel(orders, cl or None)
     else:
         from ._validate import check_order_ids
 
@@ -188,7 +188,7 @@ def _timed(line: dict[str, Any], r: Any) -> dict[str, Any]:
 
 
 async def _orders(args: argparse.Namespace) -> int:
-    from .client import check_url
+    from ._config import check_url
 
     check_url(args.url)
     async with await _connected(args) as client:
@@ -220,12 +220,12 @@ def _add_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _add(args: argparse.Namespace) -> int:
-    from ._protocol import Session
-    from .client import check_url
+    from . import _build
+    from ._config import check_url
 
     check_url(args.url)
     fields = _add_fields(args)
-    Session("x").add_order(**fields)  # every check before connecting: nothing sent on bad input
+    _build.add_order(**fields)  # every check before connecting: nothing sent on bad input
     async with await _connected(args) as client:
         try:
             r = await client.add_order(**fields)
@@ -249,7 +249,7 @@ async def _add(args: argparse.Namespace) -> int:
 
 
 async def _cancel_all(args: argparse.Namespace) -> int:
-    from .client import check_url
+    from ._config import check_url
 
     check_url(args.url)
     async with await _connected(args) as client:

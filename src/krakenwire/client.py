@@ -1,8 +1,10 @@
-"""The public client: every trading call, on top of :class:`Connection`'s transport.
+"""The public client: :func:`connect` and every trading call of :class:`Client`.
 
-A request's path is validate -> pre-send check -> encode -> send -> receive -> decode ->
-resolve, with no logging or dict building on it; see ``_connection.py`` for the transport and
-lifecycle and ``_protocol.py`` for the sans-IO core.
+A ``Client`` is composed, not inherited: a frozen :class:`ClientConfig`, a sans-IO
+:class:`~krakenwire.protocol.Session` that decides every request's fate, a ``Link`` that moves
+bytes and wakes futures, and a ``Lifecycle`` that keeps the socket connected. A request's path is
+validate -> pre-send check -> encode -> send -> receive -> decode -> resolve, with no logging or
+dict building on it.
 """
 
 from __future__ import annotations
@@ -10,63 +12,194 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Self
 
-from ._auth import Credentials
-from ._confirm import CancelTracker
-from ._connection import (
+from . import _build
+from ._auth import Credentials, TokenFetcher
+from ._cancels import cancel_many, confirm_call, reconcile
+from ._config import (
     DEFAULT_TIMEOUT,
+    ClientConfig,
     ClientStats,
     ConnectBudget,
+    ReconnectPolicy,
     StateChange,
-    check_url,
 )
-from ._entry import OrderEntry
 from ._keeper import CancelAfterKeeper
-from ._protocol import ChannelMessage, Pending, chunk
+from ._lifecycle import Lifecycle
+from ._link import Link
+from ._messages import BatchOrder
+from ._openorders import OpenOrders
+from ._orders import Number, OrderType, Side, TimeInForce
+from ._orders import order as _order
+from ._protocol import ChannelFrame, Session
 from ._results import (
+    AddOrderResult,
+    AmendOrderResult,
+    BatchAddResult,
     BatchCancelResult,
     CancelAfterResult,
     CancelAllResult,
     CancelOrderResult,
     CancelOrdersResult,
-    ChunkOutcome,
     PongResult,
     Reconciliation,
 )
-from ._validate import check_order_ids, chunk_sizes
-from .errors import KrakenwireError, RequestTimeout, ValidationError
+from ._validate import check_timeout
+from ._views import PluginContext
+from .errors import KrakenwireError, ValidationError
 from .plugins import PluginHost
 
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "Client",
-    "ClientStats",
-    "ConnectBudget",
-    "StateChange",
-    "check_url",
-    "connect",
-]
+__all__ = ["Client", "connect"]
 
 log = logging.getLogger("krakenwire")
 
 
-class Client(OrderEntry):
+class Client:
     """An authenticated Kraken WebSocket v2 trading connection. Create it with :func:`connect`.
 
-    Every call takes ``timeout=`` (seconds, default :data:`DEFAULT_TIMEOUT`). A call raises
-    :class:`ValidationError` before sending on bad input, :class:`RiskRejected` when a plugin
-    vetoes it (nothing sent), :class:`KrakenAPIError` when Kraken answers ``success: false``,
-    and :class:`RequestTimeout` / :class:`ConnectionLost` when the outcome is unknown.
-    ``client.open_orders`` is the live view kept from the executions stream.
+    Every call takes ``timeout=`` (seconds, default the ``timeout`` given to :func:`connect`). A
+    call raises a :class:`~krakenwire.NotExecuted` error when nothing ran (``ValidationError``
+    before sending, ``RiskRejected`` when a plugin vetoes it, ``KrakenAPIError`` when Kraken
+    answers ``success: false``, ``NotConnected`` while reconnecting) and an
+    :class:`~krakenwire.OutcomeUnknown` error when it may or may not have run
+    (``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
+    order = staticmethod(_order)
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        token: str | None,
+        credentials: Credentials | None,
+        plugins: PluginHost,
+        policy: ReconnectPolicy,
+        on_state: Callable[[StateChange], None] | None,
+        on_executions: Callable[[ChannelFrame], None] | None,
+    ) -> None:
+        self._config = config
+        self._timeout = config.timeout
+        self._stats = ClientStats()
+        self._orders = OpenOrders()
+        self._session = session = Session(token or "")
+        session.hold_stale = credentials is not None
+        self._plugins = plugins
+        fetcher = (
+            TokenFetcher(credentials, config.rest_url, timeout=config.timeout)
+            if credentials is not None
+            else None
+        )
+        context = PluginContext(
+            config.url, self._state, self._system, self._orders, session.__len__
+        )
+        self._link = link = Link(
+            session, plugins, self._stats, self._on_channel, self._on_stale, self._on_lost, context
+        )
+        self._life = Lifecycle(
+            config,
+            session,
+            link,
+            plugins,
+            self._stats,
+            self._orders,
+            policy,
+            fetcher,
+            on_state,
+            on_executions,
+        )
+        plugins.on_resolve = self._sync_plugins
+        plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
 
-    # ---- public calls ---------------------------------------------------------------------
+    # Late-bound callbacks (the lifecycle is built after the link).
+    def _on_channel(self, ev: ChannelFrame) -> None:
+        self._life.on_channel(ev)
+
+    def _on_stale(self, ev: Any) -> None:
+        self._life.on_stale(ev)
+
+    def _on_lost(self, code: Any) -> None:
+        self._life.on_lost(code)
+
+    def _state(self) -> str:
+        return self._life.state
+
+    def _system(self) -> str:
+        return self._life.system
+
+    def _sync_plugins(self) -> None:
+        p = self._plugins
+        self._session.check = p.check
+        self._session.views = p.wants_views
+
+    def __repr__(self) -> str:
+        return f"<krakenwire.Client {self.url} {self.state} pending={len(self._session)}>"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- read-only state ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self._config.url
+
+    @property
+    def config(self) -> ClientConfig:
+        """The frozen configuration this client was connected with."""
+        return self._config
+
+    @property
+    def timeout(self) -> float:
+        """The default per-call timeout in seconds."""
+        return self._timeout
+
+    @property
+    def state(self) -> str:
+        """``connecting``, ``connected``, ``disconnected``, ``reconnecting`` or ``closed``."""
+        return self._life.state
+
+    @property
+    def status(self) -> str:
+        """Kraken's last ``status``: ``online``, ``cancel_only``, ``post_only``, ``maintenance``."""
+        return self._life.system
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: unmatched and malformed frames, failing callbacks, reconnects..."""
+        return self._stats
+
+    @property
+    def open_orders(self) -> OpenOrders:
+        """The live view of open orders, kept from the executions stream."""
+        return self._orders
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet settled."""
+        return len(self._session)
+
+    @property
+    def is_open(self) -> bool:
+        return self._link.is_open
+
+    @property
+    def plugins(self) -> PluginHost:
+        """This client's plugin host (``plugins.pm`` is its pluggy manager)."""
+        return self._plugins
+
+    def _secs(self, timeout: float | None) -> float:
+        return self._timeout if timeout is None else check_timeout(timeout)
+
+    # ---- cancels --------------------------------------------------------------------------
 
     async def batch_cancel(
         self,
@@ -82,25 +215,25 @@ class Client(OrderEntry):
         Args:
             orders: Kraken order ids or ``order_userref`` numbers (an int is sent as its string).
             cl_ord_id: client order ids; counted with ``orders`` toward the 2..50 limit.
-            timeout: seconds to wait for the reply.
+            timeout: seconds to wait for the reply (finite, > 0).
             confirm: also wait (``True``: up to ``timeout``; a number: that many seconds) for
                 the executions stream to confirm each id; ``result.confirmation`` then says
-                per id ``"cancelled"``, ``"not_open"`` or ``"unknown"``. Ids are resolved
-                through ``open_orders`` before sending (order ids, userrefs, cl_ord_ids).
-            unified: send the unified-WS variant (``asset_class: "spot"``; order ids and
-                cl_ord_ids only, 2..50 in total).
+                per id ``"cancelled"``, ``"not_open"`` or ``"unknown"``.
+            unified: send the unified-WS variant (``asset_class: "spot"``; no userrefs).
 
         Returns:
             :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
 
         Raises:
-            ValidationError: bad ids or count (nothing sent). KrakenAPIError: Kraken refused.
-            RequestTimeout, ConnectionLost: outcome unknown.
+            ValidationError: bad ids, count, timeout or confirm (nothing sent).
+            KrakenAPIError: Kraken refused. RequestTimeout, ConnectionLost: outcome unknown.
         """
-        if confirm or unified:  # one branch: the plain path below pays nothing more
+        if confirm is not False or unified is not False:
             return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified)
-        p, data = self._session.batch_cancel(orders, cl_ord_id)
-        result: BatchCancelResult = await self._send(p, data, timeout)
+        secs = self._timeout if timeout is None else check_timeout(timeout)
+        result: BatchCancelResult = await self._link.call(
+            _build.batch_cancel(orders, cl_ord_id), secs
+        )
         return result
 
     async def _batch_cancel_ext(
@@ -108,46 +241,18 @@ class Client(OrderEntry):
         orders: Iterable[str | int],
         cl_ord_id: Iterable[str] | None,
         timeout: float | None,
-        confirm: float | bool,
-        unified: bool,
+        confirm: Any,
+        unified: Any,
     ) -> BatchCancelResult:
-        if confirm:
-            await self._view_ready(timeout)
-        p, data = self._session.batch_cancel(orders, cl_ord_id, unified=unified)
-        if not confirm:
-            plain: BatchCancelResult = await self._send(p, data, timeout)
+        if type(unified) is not bool:
+            raise ValidationError(f"unified must be a bool, got {unified!r}", field="unified")
+        secs = self._secs(timeout)
+        call = _build.batch_cancel(orders, cl_ord_id, unified=unified)
+        if confirm is False:
+            plain: BatchCancelResult = await self._link.call(call, secs)
             return plain
-        tracker = CancelTracker(self.open_orders, p.ids, p.cl_ord_id)
-        result: BatchCancelResult = await self._tracked(tracker, p, data, timeout)
-        result.confirmation = await tracker.wait(self._confirm_secs(confirm, timeout))
+        result: BatchCancelResult = await confirm_call(self, call, secs, confirm)
         return result
-
-    async def _view_ready(self, timeout: float | None) -> None:
-        """Confirmation resolves ids through the view: make sure its snapshot is in."""
-        view = self.open_orders
-        if not view.ready.is_set():
-            secs = self.timeout if timeout is None else timeout
-            try:
-                await asyncio.wait_for(view.ready.wait(), secs)
-            except TimeoutError:
-                raise RequestTimeout(
-                    f"no executions snapshot within {secs} s: cannot confirm per id",
-                    timeout=secs,
-                ) from None
-
-    def _confirm_secs(self, confirm: float | bool, timeout: float | None) -> float:
-        if confirm is True:
-            return self.timeout if timeout is None else timeout
-        return float(confirm)
-
-    async def _tracked(
-        self, tracker: CancelTracker, p: Pending, data: bytes, timeout: float | None
-    ) -> Any:
-        try:
-            return await self._send(p, data, timeout)
-        except BaseException:
-            tracker.abandon()
-            raise
 
     async def cancel_order(
         self,
@@ -160,25 +265,22 @@ class Client(OrderEntry):
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
-        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False);
-        a request-level error (bad arguments, bad token) raises :class:`KrakenAPIError`.
-        ``confirm`` as for :meth:`batch_cancel`.
+        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False),
+        and so is any error that follows a per-order reply; a request-level error as the first
+        reply raises :class:`KrakenAPIError`. An ``order_userref`` expects one reply per open
+        order it names in ``open_orders`` (at least one). A reply that repeats an order never
+        counts twice: an order left unanswered makes the outcome unknown (``RequestTimeout``
+        with the replies that came). ``confirm`` as for :meth:`batch_cancel`.
         """
-        if confirm:
-            await self._view_ready(timeout)
-        p, data = self._session.cancel_order(order_id, cl_ord_id, order_userref)
-        if not confirm:
-            result: CancelOrderResult = await self._send(p, data, timeout)
+        secs = self._secs(timeout)
+        view = self._orders
+        matched = (lambda ref: len(view.by_userref(ref))) if view.ready.is_set() else None
+        call = _build.cancel_order(order_id, cl_ord_id, order_userref, matched=matched)
+        if confirm is False:
+            result: CancelOrderResult = await self._link.call(call, secs)
             return result
-        if order_userref is not None:
-            tracker = CancelTracker(self.open_orders, userrefs=[int(i) for i in p.ids])
-        elif cl_ord_id is not None:
-            tracker = CancelTracker(self.open_orders, cl_ord_id=p.ids)
-        else:
-            tracker = CancelTracker(self.open_orders, p.ids)
-        res: CancelOrderResult = await self._tracked(tracker, p, data, timeout)
-        res.requested = list(p.ids)
-        res.confirmation = await tracker.wait(self._confirm_secs(confirm, timeout))
+        res: CancelOrderResult = await confirm_call(self, call, secs, confirm)
+        res.requested = list(call.all_ids)
         return res
 
     async def cancel_orders(
@@ -192,86 +294,26 @@ class Client(OrderEntry):
 
         Chunks are balanced so none holds a single id (51 -> 26 + 25); one id goes through
         ``cancel_order``. Never raises for a chunk's failure: each chunk's result or error
-        (rejected, or unknown after a timeout / lost connection) is in the aggregate.
-
-        With ``confirm`` (as for :meth:`batch_cancel`) ``result.confirmation`` covers every id;
-        ids of a chunk Kraken rejected are ``"rejected"`` there (still open, not waited for).
+        (rejected, or unknown after a timeout / lost connection) is in the aggregate. With
+        ``confirm`` ``result.confirmation`` covers every id; ids of a chunk Kraken rejected are
+        ``"rejected"`` there.
 
         Raises:
             ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
         """
-        if confirm:
-            await self._view_ready(timeout)
-        all_ids = check_order_ids(ids)
-        n = len(all_ids)
-        if n == 0:
-            raise ValidationError("cancel_orders needs at least one id", field="ids", value=0)
-        s = self._session
-        tracker = CancelTracker(self.open_orders, all_ids) if confirm else None
-        # Every id was checked above (types, duplicates) and chunk sizes are 2..50.
-        parts = [all_ids] if n == 1 else chunk(all_ids, chunk_sizes(n))
-        build = s.cancel_order if n == 1 else s.batch_cancel_checked
-        built: list[tuple[Pending, bytes]] = []
-        futs: list[asyncio.Future[Any]] = []
-        unsent: KrakenwireError | None = None
-        check = self.plugins.check
-        try:
-            if check is None:
-                # Write each chunk as soon as it is built: the first cancel leaves after one
-                # chunk's build, not after all of them.
-                for part in parts:
-                    p, data = build(part)
-                    built.append((p, data))
-                    futs.append(self._write(p, data, timeout))
-            else:
-                built = [build(part) for part in parts]
-                for p, _ in built:  # every chunk passes the risk check before any is sent
-                    self._check(check, p)
-                futs = [self._write(p, data, timeout) for p, data in built]
-        except KrakenwireError as exc:
-            for q, _ in built[len(futs) :]:  # registered but not sent
-                s.forget(q.req_id)
-            if not futs:
-                if tracker is not None:
-                    tracker.abandon()
-                raise  # nothing was sent (a veto, no connection): the caller's error
-            unsent = exc  # some chunks are on the wire: report the rest as not sent
-        except BaseException:
-            for q, _ in built[len(futs) :]:
-                s.forget(q.req_id)
-            if tracker is not None and not futs:
-                tracker.abandon()
-            raise
-        outcomes = await asyncio.gather(*futs, return_exceptions=True)
-        chunks = []
-        for (p, _), out in zip(built, outcomes, strict=False):
-            if isinstance(out, KrakenwireError):
-                chunks.append(ChunkOutcome(p.ids, None, out))
-            elif isinstance(out, BaseException):
-                raise out
-            else:
-                chunks.append(ChunkOutcome(p.ids, out, None))
-        if unsent is not None:
-            chunks.extend(ChunkOutcome(list(part), None, unsent) for part in parts[len(futs) :])
-        result = CancelOrdersResult(chunks)
-        if tracker is not None:
-            rejected = [i for c in chunks if c.outcome == "rejected" for i in c.ids]
-            secs = self._confirm_secs(confirm, timeout)
-            result.confirmation = await tracker.wait(secs, rejected=rejected)
-        return result
+        return await cancel_many(self, ids, self._secs(timeout), confirm)
 
     async def cancel_all(self, *, timeout: float | None = None) -> CancelAllResult:
-        """Cancel every open order of the account."""
-        p, data = self._session.cancel_all()
-        result: CancelAllResult = await self._send(p, data, timeout)
+        """Cancel every open order of the account (untriggered ones included)."""
+        result: CancelAllResult = await self._link.call(_build.cancel_all(), self._secs(timeout))
         return result
 
     async def cancel_after(
         self, timeout_s: int, *, timeout: float | None = None
     ) -> CancelAfterResult:
         """Arm (or with 0 disarm) Kraken's dead man's switch: cancel all in ``timeout_s`` s."""
-        p, data = self._session.cancel_after(timeout_s)
-        result: CancelAfterResult = await self._send(p, data, timeout)
+        call = _build.cancel_after(timeout_s)
+        result: CancelAfterResult = await self._link.call(call, self._secs(timeout))
         return result
 
     def keep_cancel_after(
@@ -287,68 +329,212 @@ class Client(OrderEntry):
         the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
         after a disconnect the keeper re-arms as soon as the connection is back.
 
-        Args:
-            timeout: the switch's seconds, 1..86399 (Kraken suggests 60).
-            every: seconds between re-arms, < ``timeout`` (Kraken suggests 15-30).
-
         Raises:
-            ValidationError: bad ``timeout`` or ``every``.
+            ValidationError: bad ``timeout`` (1..86399) or ``every`` (> 0, < timeout).
         """
-        keeper = CancelAfterKeeper(self, timeout, every, on_failure)
+        keeper = CancelAfterKeeper(
+            self,
+            timeout,
+            every,
+            on_failure,
+            events=self._plugins.event,
+            forget=self._keepers.discard,
+        )
         keeper.start()
         self._keepers.add(keeper)
         return keeper
 
-    async def close(self) -> None:
-        """Stop and disarm every dead man's switch keeper, then close for good."""
-        for keeper in list(self._keepers):
-            try:
-                await asyncio.wait_for(keeper.stop(disarm=True), self.timeout)
-            except (KrakenwireError, TimeoutError) as exc:
-                log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
-        await super().close()
-
     async def ping(self, *, timeout: float | None = None) -> PongResult:
         """Application-level ping; returns the pong with its round trip in ``latency_ns``."""
-        p, data = self._session.ping()
-        result: PongResult = await self._send(p, data, timeout)
+        result: PongResult = await self._link.call(_build.ping(), self._secs(timeout))
         return result
 
     async def reconcile(
         self, ids: Iterable[str | int], *, recancel: bool = False, timeout: float | None = None
     ) -> Reconciliation:
-        """Learn the fate of ids whose cancel ended unknown (``ConnectionLost.ids``,
-        ``RequestTimeout.ids``), from the executions snapshot of the current connection.
-
-        Waits for the connection (and its snapshot) if it is being re-established.
+        """Learn the fate of ids whose cancel ended unknown (``exc.ids`` of an
+        :class:`~krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
+        waits for the connection (and its snapshot) if it is being re-established.
 
         Args:
-            ids: order ids, ``order_userref`` numbers or cl_ord_ids.
-            recancel: cancel the ones still open (through :meth:`cancel_orders`; cl_ord_ids
-                are cancelled by their order id).
+            ids: order ids, ``order_userref`` numbers or cl_ord_ids (a list, never one str).
+            recancel: cancel the ones still open (through :meth:`cancel_orders`).
 
-        Returns:
-            :class:`Reconciliation` with ``gone`` (not open: cancelled, filled or expired;
-            ``statuses`` says which when the stream told us), ``open`` and ``recancelled``.
+        Raises:
+            ValidationError: bad ids or arguments (nothing sent).
         """
-        secs = self.timeout if timeout is None else timeout
-        await self.wait_connected(secs)
-        await asyncio.wait_for(self.open_orders.ready.wait(), secs)
-        view = self.open_orders
-        names = [str(i) for i in ids]
-        still: list[str] = []
-        gone: list[str] = []
-        targets: list[str] = []
-        for ident in names:
-            found = view.resolve(ident)
-            if found:
-                still.append(ident)
-                targets.extend(o for o in found if o not in targets)
-            else:
-                gone.append(ident)
-        statuses = {i: st for i in gone if (st := view.closed_status(i)) is not None}
-        again = await self.cancel_orders(targets, timeout=timeout) if recancel and targets else None
-        return Reconciliation(gone=gone, open=still, statuses=statuses, recancelled=again)
+        return await reconcile(self, ids, recancel, self._secs(timeout))
+
+    async def subscribe_executions(
+        self,
+        *,
+        snap_orders: bool = True,
+        snap_trades: bool = False,
+        order_status: bool = True,
+        ratecounter: bool = False,
+        unsubscribe: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """(Un)subscribe ``executions`` (done by ``connect``; Kraken closes an auth socket with
+        no subscription)."""
+        call = _build.subscribe_executions(
+            snap_orders=snap_orders,
+            snap_trades=snap_trades,
+            order_status=order_status,
+            ratecounter=ratecounter,
+            unsubscribe=unsubscribe,
+        )
+        return await self._link.call(call, self._secs(timeout))
+
+    # ---- order entry ----------------------------------------------------------------------
+
+    async def add_order(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        order_qty: Number,
+        order_type: OrderType = "limit",
+        limit_price: Number | None = None,
+        time_in_force: TimeInForce | None = None,
+        expire_time: datetime | str | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> AddOrderResult:
+        """Place one order (``order_type`` ``"limit"`` needs ``limit_price``; ``"gtd"`` needs
+        ``expire_time``; ``cl_ord_id`` and ``order_userref`` exclude each other).
+
+        Raises:
+            ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
+                subclass per Kraken error. RequestTimeout, ConnectionLost: outcome unknown
+                (never re-sent: an order is not idempotent).
+        """
+        secs = self._secs(timeout)
+        call = _build.add_order(
+            symbol=symbol,
+            side=side,
+            order_qty=order_qty,
+            order_type=order_type,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            cl_ord_id=cl_ord_id,
+            order_userref=order_userref,
+            deadline=deadline,
+            validate=validate,
+        )
+        result: AddOrderResult = await self._link.call(call, secs)
+        if result.order_id:
+            self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
+        return result
+
+    async def batch_add(
+        self,
+        orders: Sequence[BatchOrder | dict[str, Any]],
+        *,
+        symbol: str,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> BatchAddResult:
+        """Place 2..15 orders of one symbol in ONE wire request (dicts of :meth:`add_order`'s
+        order fields, or :meth:`order` results, re-checked at send).
+
+        Raises:
+            ValidationError: 1 or 16+ orders, mixed symbols, any bad order (nothing sent).
+            KrakenAPIError: Kraken rejected the whole batch.
+        """
+        secs = self._secs(timeout)
+        call = _build.batch_add(orders, symbol=symbol, deadline=deadline, validate=validate)
+        result: BatchAddResult = await self._link.call(call, secs)
+        for o in result.orders:
+            if o.order_id and o.error is None:
+                self._orders.note_placed(o.order_id, o.cl_ord_id, o.order_userref)
+        return result
+
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        post_only: bool | None = None,
+        deadline: datetime | str | None = None,
+        timeout: float | None = None,
+    ) -> AmendOrderResult:
+        """Amend an open order in place (same ids; queue priority kept where Kraken can),
+        named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
+        secs = self._secs(timeout)
+        call = _build.amend_order(
+            order_id=order_id,
+            cl_ord_id=cl_ord_id,
+            order_qty=order_qty,
+            limit_price=limit_price,
+            post_only=post_only,
+            deadline=deadline,
+        )
+        result: AmendOrderResult = await self._link.call(call, secs)
+        return result
+
+    async def edit_order(
+        self,
+        order_id: str,
+        *,
+        symbol: str,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        post_only: bool | None = None,
+        order_userref: int | None = None,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> AmendOrderResult | Any:
+        """Cancel-and-replace (Kraken's legacy edit): returns the NEW ``order_id``; the order
+        loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
+        secs = self._secs(timeout)
+        call = _build.edit_order(
+            order_id=order_id,
+            symbol=symbol,
+            order_qty=order_qty,
+            limit_price=limit_price,
+            post_only=post_only,
+            order_userref=order_userref,
+            deadline=deadline,
+            validate=validate,
+        )
+        return await self._link.call(call, secs)
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def state_changes(self) -> AsyncIterator[StateChange]:
+        """Iterate over state changes from now on, until the connection is closed for good."""
+        return self._life.changes()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until connected (again). Raises ConnectionClosed if closed for good."""
+        await self._life.wait_connected(timeout)
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed for good."""
+        await self._life.closed.wait()
+
+    async def close(self) -> None:
+        """Disarm every dead man's switch keeper, then close for good (requests still in
+        flight fail with ``ConnectionLost``)."""
+        for keeper in list(self._keepers):
+            try:
+                await asyncio.wait_for(keeper.stop(disarm=True), self._timeout)
+            except (KrakenwireError, TimeoutError) as exc:
+                log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
+        await self._life.close()
 
 
 async def connect(
@@ -359,62 +545,89 @@ async def connect(
     rest_url: str = "https://api.kraken.com",
     timeout: float = DEFAULT_TIMEOUT,
     subscribe: bool = True,
-    on_executions: Callable[[ChannelMessage], None] | None = None,
+    on_executions: Callable[[ChannelFrame], None] | None = None,
     plugins: Iterable[object] = (),
     autoload_plugins: bool | None = None,
     reconnect: bool = True,
     on_state: Callable[[StateChange], None] | None = None,
     ssl_context: ssl.SSLContext | None = None,
-    **options: Any,
+    liveness_timeout: float = 15.0,
+    ping_timeout: float = 5.0,
+    keepalive_interval: float = 20.0,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    connect_budget: ConnectBudget | None = None,
 ) -> Client:
-    """Open an authenticated trading connection, subscribed to ``executions``.
+    """Open an authenticated trading connection, subscribed to ``executions``; returns once the
+    executions snapshot is in (so ``client.open_orders`` is complete).
 
     Args:
         url: ``wss://ws-auth.kraken.com/v2``, or ``ws://127.0.0.1:PORT/v2`` for the simulator
             (plain ``ws://`` is refused for any other host).
         token: a WebSocket token; or give ``credentials``.
         credentials: API key and secret: a fresh token is fetched over REST from ``rest_url``
-            for every connection, and again if Kraken invalidates it mid-session (the rejected
-            request is then re-sent once).
+            for every connection, and again (once for all) when Kraken invalidates it
+            mid-session; the requests it rejected are then re-sent once.
         rest_url: Kraken's REST base URL (``sim.rest_url`` for the simulator).
-        timeout: default per-call timeout in seconds (also the handshake timeout).
+        timeout: default per-call timeout in seconds (also the handshake and subscribe).
         subscribe: subscribe to ``executions`` (Kraken closes an auth socket with none).
+        on_executions: called with every executions frame (errors are logged and counted).
         plugins: plugin objects registered before the ``krakenwire`` entry points.
         autoload_plugins: load entry points (default: unless
             ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
         reconnect: re-establish the connection after an unexpected drop.
         on_state: called with every :class:`StateChange`.
         ssl_context: for ``wss://``; the default verifies certificates.
-        options: ``liveness_timeout``, ``ping_timeout``, ``keepalive_interval``,
-            ``backoff_base``, ``backoff_cap``, ``connect_budget`` (see :class:`Connection`).
+        liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
+            -> the socket is dropped and re-established.
+        keepalive_interval: ping when nothing was sent for this long.
+        backoff_base, backoff_cap: reconnect delays (capped, jittered exponential).
+        connect_budget: attempts allowed per rolling window (default 100 per 10 minutes).
 
     Raises:
-        ValidationError: neither token nor credentials, or a URL that would send the token in
-            plain text. ConnectError: the server cannot be reached. AuthError: the token (or
-            the token fetch) was refused; ``.error`` is Kraken's string.
+        ValidationError: a bad argument (neither token nor credentials, a URL that would send
+            the token in plain text, a timeout that is not a positive number). ConnectError:
+            the server cannot be reached or never answered the subscribe. AuthError: the token
+            (or the token fetch) was refused; ``.error`` is Kraken's string.
     """
-    check_url(url)
+    config = ClientConfig(
+        url=url,
+        timeout=timeout,
+        subscribe=subscribe,
+        reconnect=reconnect,
+        liveness_timeout=liveness_timeout,
+        ping_timeout=ping_timeout,
+        keepalive_interval=keepalive_interval,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+        rest_url=rest_url,
+        ssl_context=ssl_context,
+    )
     if not token and credentials is None:
         raise ValidationError(
             "connect needs token= (a WebSocket token string) or credentials=",
             field="token",
             value=None,
         )
-    if token is not None and not isinstance(token, str):
+    if token is not None and type(token) is not str:
         raise ValidationError("token must be a str", field="token", value=None)
+    if credentials is not None and not isinstance(credentials, Credentials):
+        raise ValidationError("credentials must be a krakenwire.Credentials", field="credentials")
+    for name, fn in (("on_state", on_state), ("on_executions", on_executions)):
+        if fn is not None and not callable(fn):
+            raise ValidationError(f"{name} must be callable", field=name)
+    policy = ReconnectPolicy(
+        base=backoff_base, cap=backoff_cap, budget=connect_budget or ConnectBudget()
+    )
     host = PluginHost(plugins, autoload=autoload_plugins)
     client = Client(
-        url,
-        token,
+        config,
+        token=token,
         credentials=credentials,
-        rest_url=rest_url,
-        timeout=timeout,
-        on_executions=on_executions,
         plugins=host,
-        reconnect=reconnect,
+        policy=policy,
         on_state=on_state,
-        ssl_context=ssl_context,
-        **options,
+        on_executions=on_executions,
     )
-    await client._open(subscribe=subscribe)
+    await client._life.open()
     return client

@@ -1,9 +1,11 @@
 """Every exception krakenwire raises, all under :class:`KrakenwireError`, data in attributes.
 
-The tree splits errors by who broke the rules (h11/h2 style): we refused to send something
-(``LocalProtocolError`` / ``ValidationError``, ``RiskRejected``), the peer sent something we
-cannot use (``RemoteProtocolError``), Kraken answered ``success: false`` (``KrakenAPIError`` and
-its per-code subclasses), or the outcome is unknown (``RequestTimeout``, ``ConnectionLost``).
+Every error says which of three things happened, as a base class a caller can catch:
+:class:`NotExecuted` (nothing was sent, or Kraken refused it: ``ValidationError``,
+``RiskRejected``, ``KrakenAPIError`` and its per-code subclasses, ``AuthError``, ``ConnectError``,
+``NotConnected``) or :class:`OutcomeUnknown` (it may or may not have executed: ``RequestTimeout``,
+``ConnectionLost``, ``RemoteProtocolError``, ``Abandoned``); anything else is a success and comes
+back as a result. Within that, the tree also says who broke the rules (h11/h2 style).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "Abandoned",
     "AuthError",
     "CancelOnlyMode",
     "ConnectError",
@@ -26,7 +29,10 @@ __all__ = [
     "KrakenAPIError",
     "KrakenwireError",
     "LocalProtocolError",
+    "NotConnected",
+    "NotExecuted",
     "OrdersLimitExceeded",
+    "OutcomeUnknown",
     "PermissionDenied",
     "ProtocolError",
     "RateLimitExceeded",
@@ -43,12 +49,54 @@ __all__ = [
 class KrakenwireError(Exception):
     """Base class of every error raised by krakenwire."""
 
+    #: ``"rejected"`` (did not execute) or ``"unknown"`` (may or may not have executed).
+    outcome = "rejected"
+
+
+class NotExecuted(KrakenwireError):
+    """The request did not execute: it was never sent (bad input, a veto, no connection) or
+    Kraken refused it. Safe to fix and retry."""
+
+    outcome = "rejected"
+
+
+class OutcomeUnknown(KrakenwireError):
+    """The request was sent and its fate is UNKNOWN: it may or may not have executed.
+
+    Reconcile through the executions stream (``client.reconcile(exc.ids)``) before assuming
+    either; re-cancelling is safe (cancels are idempotent), re-placing an order is not.
+
+    Attributes:
+        req_id: the request's ``req_id``.
+        method: the request's method.
+        ids: the order ids / cl_ord_ids the request named, if any.
+        replies: the replies that did arrive before the outcome became unknown (a multi-id
+            ``cancel_order``), as :class:`~krakenwire.CancelOrderReply` items.
+    """
+
+    outcome = "unknown"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        req_id: int | None = None,
+        method: str = "",
+        ids: Sequence[str] = (),
+        replies: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message)
+        self.req_id = req_id
+        self.method = method
+        self.ids = tuple(ids)
+        self.replies = tuple(replies)
+
 
 class ProtocolError(KrakenwireError):
     """One side broke the Kraken WebSocket v2 protocol; see the two subclasses."""
 
 
-class LocalProtocolError(ProtocolError, ValueError):
+class LocalProtocolError(ProtocolError, NotExecuted, ValueError):
     """We were about to send something Kraken forbids. Nothing was sent; fix the call."""
 
 
@@ -66,58 +114,43 @@ class ValidationError(LocalProtocolError):
         self.value = value
 
 
-class RemoteProtocolError(ProtocolError):
+class RemoteProtocolError(ProtocolError, OutcomeUnknown):
     """A frame from the server could not be parsed or matched. Counted; never fatal.
 
-    When it is a request's outcome (the reply to it was unreadable, or said ``success: true``
-    without a result), the request reached Kraken and its fate is UNKNOWN: reconcile.
+    As a request's outcome (the reply to it was unreadable, or said ``success: true`` without
+    a result), the request reached Kraken and its fate is UNKNOWN: reconcile.
     """
-
-    outcome = "unknown"
 
 
 class ConnectionClosed(KrakenwireError, ConnectionError):
-    """The WebSocket is not open (never opened, closed by us or by the server)."""
+    """The WebSocket is not open (never opened, closed by us or by the server). See
+    :class:`NotConnected` (nothing sent), :class:`ConnectError` and :class:`ConnectionLost`."""
 
 
-class ConnectError(ConnectionClosed):
-    """Connecting failed (refused, unreachable, handshake rejected). Nothing was sent."""
+class NotConnected(ConnectionClosed, NotExecuted):
+    """A call was made while the connection is not open (reconnecting or closed): nothing was
+    sent. Wait with ``client.wait_connected()`` and retry, or give up."""
 
 
-class ConnectionLost(ConnectionClosed):
+class ConnectError(ConnectionClosed, NotExecuted):
+    """Connecting failed (refused, unreachable, handshake rejected, no answer to the executions
+    subscribe in time). Nothing was sent."""
+
+
+class ConnectionLost(ConnectionClosed, OutcomeUnknown):
     """The connection dropped while this request was in flight: its outcome is UNKNOWN.
 
     The request may or may not have executed. Reconcile through the executions stream (or
     re-cancel, which is idempotent for cancels) before assuming either.
-
-    Attributes:
-        req_id: the request's ``req_id`` (``None`` if it never got one).
-        method: the request's method.
-        ids: the order ids / cl_ord_ids the request named, if any.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        req_id: int | None = None,
-        method: str = "",
-        ids: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message)
-        self.req_id = req_id
-        self.method = method
-        self.ids = tuple(ids)
-        self.outcome = "unknown"
 
-
-class RequestTimeout(KrakenwireError, TimeoutError):
+class RequestTimeout(OutcomeUnknown, TimeoutError):
     """No (complete) reply within ``timeout`` seconds: the outcome is UNKNOWN.
 
     Attributes:
-        req_id, method, ids: as for :class:`ConnectionLost`.
         timeout: the seconds waited.
-        partial: replies that did arrive (``cancel_order`` with several ids), if any.
+        partial: alias of ``replies`` (the replies that did arrive).
     """
 
     def __init__(
@@ -130,16 +163,21 @@ class RequestTimeout(KrakenwireError, TimeoutError):
         timeout: float = 0.0,
         partial: Sequence[Any] = (),
     ) -> None:
-        super().__init__(message)
-        self.req_id = req_id
-        self.method = method
-        self.ids = tuple(ids)
+        super().__init__(message, req_id=req_id, method=method, ids=ids, replies=partial)
         self.timeout = timeout
-        self.partial = tuple(partial)
-        self.outcome = "unknown"
+
+    @property
+    def partial(self) -> tuple[Any, ...]:
+        return self.replies
 
 
-class RiskRejected(KrakenwireError):
+class Abandoned(OutcomeUnknown):
+    """The caller stopped waiting (its task was cancelled, e.g. by ``asyncio.wait_for``) after
+    the request was sent: its outcome is UNKNOWN. The caller sees ``CancelledError``; this is
+    the outcome the audit hook records."""
+
+
+class RiskRejected(NotExecuted):
     """A pre-send risk hook vetoed the request; nothing was sent.
 
     Attributes:
@@ -150,13 +188,14 @@ class RiskRejected(KrakenwireError):
 
     def __init__(self, veto: Any) -> None:
         self.veto = veto
+        self.request: Any = None  # the RequestView that was vetoed, when there was one
         self.reason: str = getattr(veto, "reason", str(veto))
         self.plugin: str = getattr(veto, "plugin", "") or ""
         who = f" by plugin {self.plugin!r}" if self.plugin else ""
         super().__init__(f"request vetoed{who}: {self.reason}")
 
 
-class AuthError(KrakenwireError):
+class AuthError(NotExecuted):
     """Authentication failed: token fetch refused, or a token rejected by the server.
 
     Attributes:
@@ -168,7 +207,7 @@ class AuthError(KrakenwireError):
         self.error = error
 
 
-class KrakenAPIError(KrakenwireError):
+class KrakenAPIError(NotExecuted):
     """Kraken answered ``success: false``. The request was rejected, so it did not execute.
 
     Attributes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -29,8 +30,9 @@ ENTRY_POINT_GROUP = "krakenwire"
 _ENV_ALLOW = "KRAKENWIRE_PLUGINS"
 _ENV_DISABLE = "KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD"
 
-Check = Callable[[Any, Any], None]
+Check = Callable[[Any], None]
 Audit = Callable[[Any, Any, int, Any], None]
+Notify = Callable[[Any, Any], None]
 
 
 class PluginManager(pluggy.PluginManager):
@@ -76,16 +78,26 @@ class PluginHost:
     Attributes:
         pm: the :class:`pluggy.PluginManager` (register, unregister, list plugins through it).
         check: ``None`` when no plugin implements ``krakenwire_check_request``; else
-            ``check(request, client)`` which raises :class:`RiskRejected` on a veto or error.
-        audit: ``None`` when no plugin audits; else ``audit(request, outcome, elapsed_ns, client)``
-            which never raises (errors are logged and counted in ``audit_errors``).
+            ``check(request)`` which raises :class:`RiskRejected` on a veto or error (the
+            context is bound: see :meth:`bind`).
+        intent: ``None`` or ``intent(request, context)``: ``krakenwire_request_sent``.
+        audit: ``None`` when no plugin audits; else ``audit(request, outcome, elapsed_ns,
+            context)`` which never raises (errors are logged and counted in ``audit_errors``).
         failed: ``(name, error text)`` of entry points that could not be loaded.
+
+    Entry points: a module is registered as it is; a class or factory function is called once
+    per host (so each client gets its own instance); a factory returning ``None`` (e.g. not
+    configured by the environment) registers nothing. An entry point is skipped when a plugin
+    from the same top-level package was registered explicitly.
     """
 
     def __init__(self, plugins: Iterable[object] = (), *, autoload: bool | None = None) -> None:
         self.check: Check | None = None
+        self.intent: Notify | None = None
         self.audit: Audit | None = None
-        self.executions: Callable[[Any, Any], None] | None = None
+        self.executions: Notify | None = None
+        self.context: Any = None
+        self.on_resolve: Callable[[], None] | None = None  # the client re-reads the callers
         self.audit_errors = 0
         self.event_errors = 0
         self.failed: list[tuple[str, str]] = []
@@ -107,8 +119,15 @@ class PluginHost:
                 continue
             if self.pm.has_plugin(ep.name) or self.pm.is_blocked(ep.name):
                 continue
+            top = ep.value.split(":")[0].split(".")[0]
+            if any(_package_of(p) == top for p in self.pm.get_plugins()):
+                continue  # registered explicitly: not a second time
             try:
                 plugin = ep.load()
+                if not isinstance(plugin, types.ModuleType) and callable(plugin):
+                    plugin = plugin()  # one instance per client
+                if plugin is None:
+                    continue  # the factory found no configuration
             except Exception as exc:  # a broken plugin must not stop the others
                 self.failed.append((ep.name, f"{type(exc).__name__}: {exc}"))
                 warnings.warn(
@@ -147,23 +166,37 @@ class PluginHost:
             return None
         return list(reversed(impls))
 
+    def bind(self, context: Any) -> None:
+        """Give the hooks their read-only context (once, by the client that owns the host)."""
+        self.context = context
+        self._resolve()
+
+    @property
+    def wants_views(self) -> bool:
+        """Whether any hook needs the per-request view."""
+        return self.check is not None or self.audit is not None or self.intent is not None
+
     def _resolve(self) -> None:
         self.check = self._resolve_check()
         self.audit = self._resolve_audit()
         hook = self.pm.hook.krakenwire_executions
         self.executions = self._notify_executions if hook.get_hookimpls() else None
+        hook = self.pm.hook.krakenwire_request_sent
+        self.intent = self._notify_sent if hook.get_hookimpls() else None
+        if self.on_resolve is not None:
+            self.on_resolve()
 
     def _resolve_check(self) -> Check | None:
         hook = self.pm.hook.krakenwire_check_request
         impls = self._impls(hook)
         if impls is not None and not impls:
             return None
-        order = ("request", "client")
+        order = ("request", "context")
         if impls is None:  # wrappers present: let pluggy run them, keep fail-closed semantics
 
-            def run_pm(request: Any, client: Any) -> None:
+            def run_pm(request: Any) -> None:
                 try:
-                    veto = hook(request=request, client=client)
+                    veto = hook(request=request, context=self.context)
                 except Exception as exc:
                     raise RiskRejected(
                         Veto(f"risk check raised {type(exc).__name__}: {exc}", "?")
@@ -174,10 +207,11 @@ class PluginHost:
             return run_pm
         calls = [(i.plugin_name, _caller(i, order)) for i in impls]
 
-        def check(request: Any, client: Any) -> None:
+        def check(request: Any) -> None:
+            ctx = self.context
             for name, call in calls:
                 try:
-                    veto = call(request, client)
+                    veto = call(request, ctx)
                 except Exception as exc:
                     raise RiskRejected(
                         Veto(f"risk check raised {type(exc).__name__}: {exc}", name)
@@ -192,14 +226,14 @@ class PluginHost:
         impls = self._impls(hook)
         if impls is not None and not impls:
             return None
-        order = ("request", "outcome", "elapsed_ns", "client")
+        order = ("request", "outcome", "elapsed_ns", "context")
         calls: list[tuple[str, Callable[..., Any]]]
         if impls is not None:
             calls = [(i.plugin_name, _caller(i, order)) for i in impls]
         else:
 
             def via_pm(r: Any, o: Any, e: int, c: Any) -> None:
-                hook(request=r, outcome=o, elapsed_ns=e, client=c)
+                hook(request=r, outcome=o, elapsed_ns=e, context=c)
 
             calls = [("?", via_pm)]
 
@@ -213,26 +247,40 @@ class PluginHost:
 
         return audit
 
-    def _notify_executions(self, message: Any, client: Any) -> None:
+    def _notify_executions(self, message: Any, context: Any) -> None:
         hook = self.pm.hook.krakenwire_executions
         for impl in reversed(hook.get_hookimpls()):
             try:
-                _caller(impl, ("message", "client"))(message, client)
+                _caller(impl, ("message", "context"))(message, context)
             except Exception:
                 self.event_errors += 1
                 log.exception("executions hook of plugin %r raised (ignored)", impl.plugin_name)
 
-    def event(self, event: str, client: Any, detail: dict[str, Any]) -> None:
+    def _notify_sent(self, request: Any, context: Any) -> None:
+        hook = self.pm.hook.krakenwire_request_sent
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                _caller(impl, ("request", "context"))(request, context)
+            except Exception:
+                self.audit_errors += 1
+                log.exception("request_sent hook of plugin %r raised (ignored)", impl.plugin_name)
+
+    def event(self, event: str, detail: dict[str, Any]) -> None:
         """Call ``krakenwire_connection_event`` on every plugin; errors are logged and counted."""
         hook = self.pm.hook.krakenwire_connection_event
         for impl in reversed(hook.get_hookimpls()):
             try:
-                _caller(impl, ("event", "client", "detail"))(event, client, detail)
+                _caller(impl, ("event", "context", "detail"))(event, self.context, detail)
             except Exception:
                 self.event_errors += 1
                 log.exception(
                     "connection_event hook of plugin %r raised (ignored)", impl.plugin_name
                 )
+
+
+def _package_of(plugin: object) -> str:
+    mod = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+    return mod.split(".")[0]
 
 
 def _named(veto: Any, plugin: str) -> Veto:

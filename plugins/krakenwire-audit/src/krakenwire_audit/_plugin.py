@@ -39,8 +39,8 @@ def make_record(request: Any, outcome: Any, elapsed_ns: int) -> dict[str, Any]:
         "method": request.method,
         "ids": list(request.ids),
     }
-    if request.cl_ord_id:
-        rec["cl_ord_id"] = list(request.cl_ord_id)
+    if request.cl_ord_ids:
+        rec["cl_ord_id"] = list(request.cl_ord_ids)
     if isinstance(outcome, RiskRejected):
         rec["outcome"] = "vetoed"
         rec["error"] = outcome.reason
@@ -76,7 +76,8 @@ def make_record(request: Any, outcome: Any, elapsed_ns: int) -> dict[str, Any]:
 
 
 def _token_of(request: Any) -> str | None:
-    token = getattr(getattr(request.request, "params", None), "token", None)
+    # A RequestView never carries the token; kept so a record is still scrubbed if one did.
+    token = getattr(request, "token", None)
     return token if isinstance(token, str) and token else None
 
 

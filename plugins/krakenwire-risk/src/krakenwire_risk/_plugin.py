@@ -16,13 +16,16 @@ from typing import Any
 
 from krakenwire import RiskRejected
 from krakenwire.hookspecs import Veto, hookimpl
+from krakenwire.protocol import kinds
 
 from ._counter import OrderAges, RateCounter, age_cost
 
 __all__ = ["CANCELS", "ORDER_ENTRY", "RiskPlugin"]
 
-CANCELS = frozenset({"batch_cancel", "cancel_order", "cancel_all", "cancel_all_orders_after"})
-ORDER_ENTRY = frozenset({"add_order", "batch_add", "amend_order", "edit_order"})
+# From krakenwire's method registry, never a list of our own (a method the registry adds is
+# classified there).
+CANCELS = kinds("cancel")
+ORDER_ENTRY = kinds("entry")
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -135,7 +138,7 @@ class RiskPlugin:
         """Veto order entry when killed, over a cap or over the rate counter; never a cancel
         (unless ``cap_cancels`` and over ``max_ids_per_second``). Records cancel costs."""
         method = request.method
-        is_cancel = method in CANCELS
+        is_cancel = request.kind == "cancel"
         costs: list[tuple[str, float]] = []
         if is_cancel:
             n = len(request.all_ids) or 1
@@ -146,13 +149,12 @@ class RiskPlugin:
         else:
             if (why := self.killed()) is not None:
                 return self._veto(why)
-            params = getattr(request.request, "params", None)
-            orders = _orders_of(method, params)
+            orders = list(request.orders)
             n = max(1, len(orders))
             if (why := self._size_veto(orders)) is not None:
                 return self._veto(why)
             if self.counter is not None:
-                costs = self._entry_costs(method, params, orders)
+                costs = self._entry_costs(method, request.symbol, orders)
                 for symbol, c in _by_symbol(costs).items():
                     if self.counter.would_exceed(symbol, c):
                         v = self.counter.value(symbol)
@@ -196,13 +198,16 @@ class RiskPlugin:
                 return f"notional {qty * price} > cap {self.max_notional}"
         return None
 
-    def _entry_costs(self, method: str, params: Any, orders: list[Any]) -> list[tuple[str, float]]:
-        symbol = str(getattr(params, "symbol", None) or "?")
+    def _entry_costs(
+        self, method: str, symbol_: str | None, orders: list[Any]
+    ) -> list[tuple[str, float]]:
+        symbol = str(symbol_ or "?")
         if method == "add_order":
             return [(symbol, 1.0)]
         if method == "batch_add":
             return [(symbol, len(orders) / 2)]
-        ident = getattr(params, "order_id", None) or getattr(params, "cl_ord_id", None)
+        first = orders[0] if orders else None
+        ident = (first.order_id or first.cl_ord_id) if first is not None else None
         known = self.ages.lookup(str(ident)) if ident else None
         if known is not None:
             symbol = known[0] if symbol == "?" else symbol
@@ -247,14 +252,6 @@ class RiskPlugin:
         if costs and self.counter is not None and isinstance(outcome, RiskRejected):
             for symbol, c in costs:
                 self.counter.add(symbol, -c)
-
-
-def _orders_of(method: str, params: Any) -> list[Any]:
-    if params is None:
-        return []
-    if method == "batch_add":
-        return list(getattr(params, "orders", None) or [])
-    return [params]
 
 
 def _by_symbol(costs: list[tuple[str, float]]) -> dict[str, float]:

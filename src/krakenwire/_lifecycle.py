@@ -1,0 +1,430 @@
+"""The connection's life: connect, subscribe, keep alive, reconnect, refresh the token, close.
+
+One :class:`Lifecycle` per client. Exactly one connection attempt is in flight at any time and
+at most one socket is live: the reconnect loop is a single task, an attempt whose subscribe
+fails drops its own socket without starting another loop, and only the loss of an established
+connection starts one. A stale token is refreshed once for every request it rejected (a single
+fetch in flight). Every state change is logged once and delivered to ``on_state`` and
+:meth:`Lifecycle.changes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import picows
+
+from . import _build
+from ._auth import TokenFetcher
+from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
+from ._link import Link
+from ._openorders import OpenOrders
+from ._protocol import ChannelFrame, Session, Stale
+from .errors import (
+    AuthError,
+    ConnectError,
+    ConnectionClosed,
+    InvalidSession,
+    KrakenAPIError,
+    KrakenwireError,
+    NotConnected,
+    OutcomeUnknown,
+)
+from .plugins import PluginHost
+
+__all__ = ["Lifecycle"]
+
+log = logging.getLogger("krakenwire")
+_now_ns = time.monotonic_ns
+_POLICY_VIOLATION = picows.WSCloseCode.POLICY_VIOLATION
+
+
+class Lifecycle:
+    """Connects the :class:`Link` to a socket and keeps it connected."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        session: Session,
+        link: Link,
+        plugins: PluginHost,
+        stats: ClientStats,
+        open_orders: OpenOrders,
+        policy: ReconnectPolicy,
+        fetcher: TokenFetcher | None,
+        on_state: Callable[[StateChange], None] | None,
+        on_executions: Callable[[ChannelFrame], None] | None,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.link = link
+        self.plugins = plugins
+        self.stats = stats
+        self.open_orders = open_orders
+        self.policy = policy
+        self.fetcher = fetcher
+        self.on_state = on_state
+        self.on_executions = on_executions
+        self.state = "connecting"
+        self.system = ""  # Kraken's last status: online, cancel_only, maintenance, post_only
+        self.closing = False
+        self.closed = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._established = False  # the current socket finished connect (subscribe included)
+        self._reconnect: asyncio.Task[None] | None = None
+        self._refresh: asyncio.Task[None] | None = None
+        self._resnap: asyncio.Task[None] | None = None
+        self._tick: asyncio.TimerHandle | None = None
+        self._probe: asyncio.Future[Any] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._watchers: list[asyncio.Queue[StateChange]] = []
+
+    # ---- state ----------------------------------------------------------------------------
+
+    def set_state(self, state: str, reason: str = "") -> None:
+        if state == self.state and not reason:
+            return
+        change = StateChange(state, self.state, reason, time.time())
+        self.state = state
+        log.info("krakenwire %s: %s%s", self.config.url, state, f" ({reason})" if reason else "")
+        if self.on_state is not None:
+            try:
+                self.on_state(change)
+            except Exception:
+                self.stats.callback_errors += 1
+                log.exception("on_state callback raised (ignored)")
+        for q in self._watchers:
+            q.put_nowait(change)
+
+    async def changes(self) -> AsyncIterator[StateChange]:
+        """State changes from now on, until the connection is closed for good."""
+        q: asyncio.Queue[StateChange] = asyncio.Queue()
+        self._watchers.append(q)
+        try:
+            while True:
+                change = await q.get()
+                yield change
+                if change.state == "closed":
+                    return
+        finally:
+            self._watchers.remove(q)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- connecting -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """The first connection: failures are raised, not retried."""
+        try:
+            await self._connect_once(fresh_token=not self.session.token)
+        except KrakenwireError as exc:
+            self.closing = True
+            self.set_state("closed", f"connect failed: {type(exc).__name__}")
+            self.closed.set()
+            raise
+
+    async def _fresh_token(self) -> None:
+        assert self.fetcher is not None
+        tok = await self.fetcher.fetch()
+        self.session.set_token(tok.value)
+        self.stats.token_refreshes += 1
+        self.plugins.event("token_refreshed", {"expires": tok.expires})
+
+    async def _connect_once(self, *, fresh_token: bool) -> None:
+        cfg = self.config
+        if fresh_token:
+            await self._fresh_token()
+        self.policy.record()
+        self.stats.connect_attempts += 1
+        self._established = False
+        try:
+            transport, _ = await picows.ws_connect(
+                self.link.listener,
+                cfg.url,
+                ssl_context=cfg.ssl_context,
+                websocket_handshake_timeout=cfg.timeout,
+                enable_auto_pong=True,
+            )
+        except (TimeoutError, OSError, picows.WSError, ssl.SSLError) as exc:
+            why = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                why = f"no WebSocket handshake within {cfg.timeout} s"
+            raise ConnectError(f"cannot connect to {cfg.url}: {why}") from None
+        self.link.attach(transport)
+        self._arm_tick()
+        if cfg.subscribe:
+            try:
+                await self._subscribe(fresh_token)
+            except BaseException:
+                await self._drop()
+                raise
+        self._established = True
+        self.policy.reset()
+        self.connected.set()
+        self.set_state("connected")
+        self.plugins.event("connected", {"url": cfg.url})
+
+    async def _subscribe(self, fresh_token: bool) -> None:
+        """Subscribe ``executions`` and wait for its snapshot, so ``open_orders`` is complete
+        when ``connect()`` returns."""
+        secs = self.config.timeout
+        try:
+            await self._subscribe_call(secs)
+        except InvalidSession as exc:
+            if self.fetcher is None or fresh_token:
+                raise AuthError(_token_refused(exc.error), error=exc.error) from None
+            await self._fresh_token()  # the token died server-side: one fresh one, one more try
+            try:
+                await self._subscribe_call(secs)
+            except KrakenAPIError as exc2:
+                raise AuthError(_token_refused(exc2.error), error=exc2.error) from None
+        except KrakenAPIError as exc:
+            raise AuthError(
+                f"the executions subscribe was refused: {exc.error}", error=exc.error
+            ) from None
+        try:
+            await asyncio.wait_for(self.open_orders.ready.wait(), secs)
+        except TimeoutError:
+            raise ConnectError(
+                f"no executions snapshot within {secs} s of the subscribe ack"
+            ) from None
+
+    async def _subscribe_call(self, secs: float) -> Any:
+        try:
+            return await self.link.call(_build.subscribe_executions(), secs)
+        except OutcomeUnknown as exc:  # no answer, or the socket dropped: nothing is running
+            raise ConnectError(
+                f"connected to {self.config.url} but the executions subscribe got no answer "
+                f"({type(exc).__name__}): cannot trade on this connection"
+            ) from None
+
+    async def _drop(self) -> None:
+        t = self.link.transport
+        if t is not None and not t.is_disconnected:
+            t.disconnect()
+            await t.wait_disconnected()
+
+    def on_lost(self, close_code: Any) -> None:
+        """The link's socket dropped (its pending requests already have their outcomes)."""
+        self._stop_tick()
+        self.connected.clear()
+        self.open_orders.reset()
+        established, self._established = self._established, False
+        self.plugins.event(
+            "disconnected", {"url": self.config.url, "close_code": str(close_code or "")}
+        )
+        if self.closing or not established:
+            return  # closing, or an attempt that failed: its caller handles it
+        reason = f"close code {close_code.value}" if close_code is not None else "dropped"
+        self.set_state("disconnected", reason)
+        if close_code is _POLICY_VIOLATION or not self.config.reconnect:
+            self.closing = True
+            why = "close code 1008 is terminal" if close_code is _POLICY_VIOLATION else reason
+            self.set_state("closed", why)
+            self.closed.set()
+            return
+        if self._reconnect is None or self._reconnect.done():
+            self._reconnect = self._spawn(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        n = 0
+        while not self.closing:
+            delay = self.policy.next_delay(maintenance=self.system == "maintenance")
+            n += 1
+            self.set_state("reconnecting", f"attempt {n} in {delay:.2f} s")
+            await asyncio.sleep(delay)
+            if self.closing:
+                return
+            try:
+                await self._connect_once(fresh_token=self.fetcher is not None)
+            except AuthError as exc:
+                # A refused token is not retried in a loop: the user must act.
+                self.closing = True
+                self.set_state("closed", f"authentication failed: {exc.error or exc}")
+                self.closed.set()
+                return
+            except KrakenwireError as exc:
+                log.info(
+                    "krakenwire %s: reconnect attempt %d failed: %s",
+                    self.config.url,
+                    n,
+                    type(exc).__name__,
+                )
+                continue
+            self.stats.reconnects += 1
+            return
+
+    # ---- token refresh --------------------------------------------------------------------
+
+    def on_stale(self, ev: Stale) -> None:
+        """A request was rejected for a stale token and is held: refresh once for all."""
+        if ev.fresh:
+            self.link.resend_held()  # sent with an older token than the current one
+        elif self._refresh is None or self._refresh.done():
+            self._refresh = self._spawn(self._refresh_and_resend())
+
+    async def _refresh_and_resend(self) -> None:
+        try:
+            await self._fresh_token()
+        except (KrakenwireError, asyncio.CancelledError):
+            self.link.fail_held()  # rejected and not re-sent: they did not execute
+            return
+        self.link.resend_held()
+
+    # ---- executions, status ---------------------------------------------------------------
+
+    def on_channel(self, ev: ChannelFrame) -> None:
+        ch = ev.channel
+        if ch == "heartbeat":
+            self.stats.heartbeats += 1
+        elif ch == "executions":
+            try:
+                in_order = self.open_orders.apply(ev)
+            except Exception:
+                self.stats.malformed += 1
+                log.exception("krakenwire: executions frame not understood (ignored)")
+                in_order = True
+            if not in_order and not self.closing:
+                log.warning("krakenwire %s: executions sequence gap: resnapshot", self.config.url)
+                if self._resnap is None or self._resnap.done():
+                    self._resnap = self._spawn(self._resnapshot())
+            if self.on_executions is not None:
+                try:
+                    self.on_executions(ev)
+                except Exception:
+                    self.stats.callback_errors += 1
+                    log.exception("krakenwire: on_executions callback raised (ignored)")
+            notify = self.plugins.executions
+            if notify is not None:
+                notify(ev, self.plugins.context)
+        elif ch == "status":
+            data = ev.data
+            if isinstance(data, list) and data and isinstance(data[0], dict):
+                self.system = str(data[0].get("system", ""))
+        else:
+            self.stats.channel += 1
+
+    async def _resnapshot(self) -> None:
+        self.open_orders.reset()
+        try:
+            secs = self.config.timeout
+            await self.link.call(_build.subscribe_executions(unsubscribe=True), secs)
+            await self.link.call(_build.subscribe_executions(), secs)
+        except KrakenwireError as exc:
+            log.warning("krakenwire %s: re-subscribe after a gap failed: %s", self.config.url, exc)
+
+    # ---- watchdog and keep-alive ----------------------------------------------------------
+
+    def _arm_tick(self) -> None:
+        cfg = self.config
+        period = min(1.0, cfg.liveness_timeout / 4, cfg.keepalive_interval / 4)
+        self._stop_tick()
+        self._tick = asyncio.get_running_loop().call_later(period, self._on_tick)
+
+    def _stop_tick(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        link = self.link
+        if not link.is_open:
+            return
+        cfg = self.config
+        now = _now_ns()
+        try:
+            if (now - link.last_rx_ns) / 1e9 >= cfg.liveness_timeout and self._probe is None:
+                _, self._probe = link.start(_build.ping(), cfg.ping_timeout)
+                self._probe.add_done_callback(self._probe_done)
+            elif (now - link.last_tx_ns) / 1e9 >= cfg.keepalive_interval:
+                _, fut = link.start(_build.ping(), cfg.timeout)
+                fut.add_done_callback(_consume)
+        except KrakenwireError as exc:
+            log.debug("krakenwire: keep-alive ping not sent: %s", exc)
+        self._arm_tick()
+
+    def _probe_done(self, fut: asyncio.Future[Any]) -> None:
+        self._probe = None
+        if fut.cancelled() or fut.exception() is None:
+            return
+        if isinstance(fut.exception(), OutcomeUnknown) and self.link.is_open:
+            cfg = self.config
+            log.warning(
+                "krakenwire %s: no frame for %.1f s and no pong: dropping the socket",
+                cfg.url,
+                cfg.liveness_timeout + cfg.ping_timeout,
+            )
+            self.link.drop()
+
+    # ---- closing --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close for good; requests still in flight fail with ``ConnectionLost``."""
+        self.closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            try:
+                await task
+            except BaseException:  # noqa: S110 - cancelled on purpose
+                pass
+        t = self.link.transport
+        if t is not None and not t.is_disconnected:
+            t.send_close(picows.WSCloseCode.OK)
+            t.disconnect()
+            await t.wait_disconnected()
+        self._stop_tick()
+        self.link.stop()
+        if self.state != "closed":
+            self.set_state("closed", "closed by the user")
+        self.closed.set()
+
+    def check_open(self, what: str) -> None:
+        """Raise :class:`NotConnected` (nothing sent) unless a socket is open."""
+        if self.closing:
+            raise NotConnected(f"connection to {self.config.url} is closed: {what} was not sent")
+        if not self.link.is_open:
+            raise NotConnected(
+                f"not connected to {self.config.url} (state {self.state}): {what} was not sent"
+            )
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        if self.closing:
+            raise ConnectionClosed(f"connection to {self.config.url} is closed")
+        waiter = asyncio.ensure_future(self.connected.wait())
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+            closed.cancel()
+        if waiter in done:
+            return
+        if closed in done:
+            raise ConnectionClosed(f"connection to {self.config.url} is closed")
+        raise TimeoutError(f"not connected within {timeout} s")
+
+
+def _token_refused(error: str) -> str:
+    return (
+        f"the WebSocket token was refused ({error}): it is invalid or expired; fetch a new one "
+        "(GetWebSocketsToken) or pass credentials= so krakenwire fetches it"
+    )
+
+
+def _consume(fut: asyncio.Future[Any]) -> None:
+    # Keep-alive pings nobody awaits: read the exception so asyncio does not log it.
+    if not fut.cancelled():
+        fut.exception()

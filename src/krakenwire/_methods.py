@@ -1,0 +1,319 @@
+"""The method registry: one entry per Kraken method says everything the client needs.
+
+Each :class:`MethodSpec` names the request Struct, how replies complete the request
+(:class:`Completion`), how a reply becomes the typed result, what kind of request it is (the
+risk gate checks every kind but housekeeping, so a method missing here is checked, never
+skipped) and whether it may be sent twice. Building (``_build.py``), settling
+(``_protocol.Session``) and the plugins read it; adding a method touches this table, its Structs
+and its public call, nothing else. The simulator keeps its own list on purpose (it is an
+independent implementation of Kraken's side); a test asserts the two agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from . import _messages as m
+from ._orders import settle_entry
+from ._results import (
+    AddOrderResult,
+    AmendOrderResult,
+    BatchAddResult,
+    BatchCancelResult,
+    CancelAfterResult,
+    CancelAllResult,
+    CancelOrderReply,
+    CancelOrderResult,
+    EditOrderResult,
+    PongResult,
+)
+from ._views import OrderView, RequestView, order_view
+from .errors import KrakenAPIError, RemoteProtocolError, reply_error
+
+__all__ = [
+    "CANCEL_KINDS",
+    "METHODS",
+    "PER_ORDER_ERRORS",
+    "Call",
+    "Completion",
+    "Kind",
+    "MethodSpec",
+    "kinds",
+]
+
+
+class Kind(enum.Enum):
+    """What a request does: the risk gate checks every kind but HOUSEKEEPING."""
+
+    CANCEL = "cancel"
+    ENTRY = "entry"
+    HOUSEKEEPING = "housekeeping"
+
+
+class Completion(enum.Enum):
+    """How many replies complete a request."""
+
+    ONE = "one"  # one reply
+    PER_ID = "per_id"  # one per id named (cancel_order by order_id / cl_ord_id)
+    PER_MATCHED_ORDER = "per_matched_order"  # one per open order matched (by order_userref)
+
+
+Settle = Callable[["Call", m.Reply, int, int], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """Everything the client knows about one Kraken method.
+
+    Attributes:
+        name: Kraken's method name.
+        request: the request envelope Struct (tagged on ``method``).
+        kind: cancel, order entry or housekeeping.
+        idempotent: sending it twice can do no harm (a second cancel of a gone order is a
+            warning or ``EOrder:Invalid order``, never a new order).
+        completion: how many replies complete it.
+        settle: ``settle(call, reply, req_id, latency_ns)`` -> result or error (for ONE); for
+            the multi-reply methods the session collects :class:`CancelOrderReply` items.
+        result: the result type of a success.
+        answers: method names a reply may carry besides ``name`` (``pong`` for ``ping``).
+    """
+
+    name: str
+    request: type[msgspec.Struct]
+    kind: Kind
+    idempotent: bool
+    completion: Completion
+    settle: Settle
+    result: type[Any]
+    answers: frozenset[str] = frozenset()
+
+
+class Call:
+    """A validated request before it has a ``req_id`` (built by ``_build.py``).
+
+    ``req`` is the envelope Struct (its ``req_id`` and ``params.token`` are filled at send);
+    ``ids``/``cl_ord_ids`` what it names; ``expected`` how many replies complete it; ``key``
+    which reply field identifies an order for multi-reply completion.
+    """
+
+    __slots__ = ("spec", "req", "params", "ids", "cl_ord_ids", "expected", "key", "extra")
+
+    def __init__(
+        self,
+        spec: MethodSpec,
+        req: Any,
+        params: Any,
+        ids: list[str],
+        cl_ord_ids: list[str] | None = None,
+        expected: int = 1,
+        key: str = "",
+        extra: Any = None,
+    ) -> None:
+        self.spec = spec
+        self.req = req
+        self.params = params
+        self.ids = ids
+        self.cl_ord_ids = cl_ord_ids if cl_ord_ids is not None else _EMPTY
+        self.expected = expected
+        self.key = key
+        self.extra = extra
+
+    @property
+    def all_ids(self) -> list[str]:
+        return self.ids + self.cl_ord_ids if self.cl_ord_ids else self.ids
+
+    def __repr__(self) -> str:
+        return f"Call({self.spec.name!r}, ids={self.all_ids!r})"
+
+    def view(self, req_id: int, resent: bool = False) -> RequestView:
+        """The frozen :class:`RequestView` plugins see (no token, no transport state)."""
+        spec = self.spec
+        params = self.params
+        orders: tuple[OrderView, ...] = ()
+        symbol = None
+        if spec.kind is Kind.ENTRY and params is not None:
+            symbol = params.symbol if "symbol" in params.__struct_fields__ else None
+            rows = getattr(params, "orders", None)
+            if rows is not None:
+                orders = tuple(order_view(o) for o in rows)
+            else:
+                orders = (order_view(params),)
+        return RequestView(
+            method=spec.name,
+            req_id=req_id,
+            kind=spec.kind.value,
+            idempotent=spec.idempotent,
+            ids=tuple(self.ids),
+            cl_ord_ids=tuple(self.cl_ord_ids),
+            symbol=symbol,
+            orders=orders,
+            timeout=params.timeout if spec.name == "cancel_all_orders_after" else None,
+            resent=resent,
+        )
+
+
+_EMPTY: list[str] = []
+# Errors that answer one order of a multi-id cancel_order; any other error as the FIRST reply
+# rejects the whole request (after a per-order reply, every error answers one order).
+PER_ORDER_ERRORS = frozenset({"EOrder:Invalid order", "EOrder:Unknown order"})
+_decode_count = m.BATCH_CANCEL_DECODER.decode
+
+
+def _error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
+    return reply_error(r.error, r.success, req_id=r.req_id, method=method)
+
+
+def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    if not (r.success and r.result):
+        return _error(r, "batch_cancel")
+    w = _decode_count(r.result)
+    return BatchCancelResult(
+        count=w.count,
+        # bytes(): the frame's buffer is reused by picows after this callback.
+        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        orders=call.ids,
+        cl_ord_id=call.cl_ord_ids,
+        req_id=rid,
+        latency_ns=latency,
+        time_in_raw=r.time_in,
+        time_out_raw=r.time_out,
+    )
+
+
+def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    if not (r.success and r.result):
+        return _error(r, "cancel_all")
+    w = _decode_count(r.result)
+    return CancelAllResult(
+        count=w.count,
+        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        req_id=rid,
+        latency_ns=latency,
+        time_in_raw=r.time_in,
+        time_out_raw=r.time_out,
+    )
+
+
+def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    if not (r.success and r.result):
+        return _error(r, "cancel_all_orders_after")
+    w = m.CANCEL_AFTER_DECODER.decode(r.result)
+    return CancelAfterResult(
+        current_time_raw=w.currentTime,
+        trigger_time_raw=w.triggerTime,
+        warnings=w.warnings,
+        req_id=rid,
+        latency_ns=latency,
+        time_in_raw=r.time_in,
+        time_out_raw=r.time_out,
+    )
+
+
+def _ping(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    # A recorded pong has no "success" key at all (kraken-ws-v2.md section 1).
+    if r.success is False:
+        return _error(r, "ping")
+    return PongResult(
+        req_id=rid, latency_ns=latency, time_in_raw=r.time_in, time_out_raw=r.time_out
+    )
+
+
+def _subscribe(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    if not r.success:
+        return _error(r, call.spec.name)
+    return m.SUBSCRIBE_DECODER.decode(r.result) if r.result else m.SubscribeWire()
+
+
+def _entry(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    return settle_entry(call.spec.name, r, rid, latency)
+
+
+def cancel_order_reply(r: m.Reply) -> CancelOrderReply:
+    """One successful ``cancel_order`` reply as a :class:`CancelOrderReply`."""
+    w = m.CANCEL_ORDER_DECODER.decode(r.result)
+    return CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
+
+
+def _cancel_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
+    # Multi-reply: the session collects the parts and calls finish_cancel_order.
+    raise AssertionError("cancel_order completes per reply")  # pragma: no cover
+
+
+def finish_cancel_order(
+    replies: list[CancelOrderReply], rid: int, latency: int, r: m.Reply
+) -> CancelOrderResult:
+    return CancelOrderResult(
+        replies=replies,
+        req_id=rid,
+        latency_ns=latency,
+        time_in_raw=r.time_in,
+        time_out_raw=r.time_out,
+    )
+
+
+def _spec(
+    name: str,
+    request: type[msgspec.Struct],
+    kind: Kind,
+    idempotent: bool,
+    settle: Settle,
+    result: type[Any],
+    completion: Completion = Completion.ONE,
+    answers: frozenset[str] = frozenset(),
+) -> MethodSpec:
+    return MethodSpec(name, request, kind, idempotent, completion, settle, result, answers)
+
+
+_C, _E, _H = Kind.CANCEL, Kind.ENTRY, Kind.HOUSEKEEPING
+METHODS: Mapping[str, MethodSpec] = {
+    s.name: s
+    for s in (
+        _spec("batch_cancel", m.BatchCancel, _C, True, _batch_cancel, BatchCancelResult),
+        _spec(
+            "cancel_order",
+            m.CancelOrder,
+            _C,
+            True,
+            _cancel_order,
+            CancelOrderResult,
+            Completion.PER_ID,
+        ),
+        _spec("cancel_all", m.CancelAll, _C, True, _cancel_all, CancelAllResult),
+        _spec(
+            "cancel_all_orders_after",
+            m.CancelAllOrdersAfter,
+            _C,
+            True,
+            _cancel_after,
+            CancelAfterResult,
+        ),
+        _spec("add_order", m.AddOrder, _E, False, _entry, AddOrderResult),
+        _spec("batch_add", m.BatchAdd, _E, False, _entry, BatchAddResult),
+        _spec("amend_order", m.AmendOrder, _E, False, _entry, AmendOrderResult),
+        _spec("edit_order", m.EditOrder, _E, False, _entry, EditOrderResult),
+        _spec("ping", m.Ping, _H, True, _ping, PongResult, answers=frozenset({"pong"})),
+        _spec("subscribe", m.Subscribe, _H, True, _subscribe, m.SubscribeWire),
+        # Kraken answers an unsubscribe error as method "subscribe" (sic, kraken-ws-v2.md §3).
+        _spec(
+            "unsubscribe",
+            m.Unsubscribe,
+            _H,
+            True,
+            _subscribe,
+            m.SubscribeWire,
+            answers=frozenset({"subscribe"}),
+        ),
+    )
+}
+CANCEL_KINDS = frozenset(n for n, s in METHODS.items() if s.kind is Kind.CANCEL)
+
+
+def kinds(kind: str) -> frozenset[str]:
+    """The method names of one kind (``"cancel"``, ``"entry"``, ``"housekeeping"``): what
+    plugins use instead of keeping their own lists."""
+    return frozenset(n for n, s in METHODS.items() if s.kind.value == kind)
