@@ -210,7 +210,7 @@ def test_keeper_reports_a_failed_rearm_through_connection_events(run, caplog):
 
     class Recorder:
         @krakenwire.hookimpl
-        def krakenwire_connection_event(self, event, client, detail):
+        def krakenwire_connection_event(self, event, context, detail):
             events.append((event, detail))
 
     async def main():

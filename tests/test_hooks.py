@@ -12,9 +12,9 @@ import pytest
 
 import krakenwire
 from krakenwire import KrakenAPIError, RiskRejected
-from krakenwire.protocol import batch_cancel
 from krakenwire.hookspecs import Veto, hookimpl
 from krakenwire.plugins import PluginHost
+from krakenwire.protocol import batch_cancel
 from krakenwire.sim import SimConfig, Simulator
 
 TOKEN = "hooks-test-token-abcdef"

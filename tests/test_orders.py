@@ -228,14 +228,14 @@ def test_amend_keeps_ids_and_edit_returns_a_new_id(run):
 
 
 async def _raw_invalid_price(client, symbol):
-    """A price <= 0 never passes the client's validation, so send it raw to see the sim's
-    answer through the client's decoder."""
-    from krakenwire import _messages as m
+    """A price <= 0 never passes the client's validation, so build a valid request, break its
+    price after validation and send it raw to see the sim's answer through the client's
+    decoder."""
+    from krakenwire import protocol
 
-    p, _ = client._session.add_order(symbol=symbol, side="buy", order_qty=1, limit_price=1)
-    p.request.params.limit_price = Decimal(-1)
-    fut = client._write(p, m.ENCODER.encode(p.request), None)
-    await fut
+    call = protocol.add_order(symbol=symbol, side="buy", order_qty=1, limit_price=1)
+    call.params.limit_price = Decimal(-1)
+    await client._link.call(call, client.timeout)
 
 
 @pytest.mark.parametrize(

@@ -567,19 +567,22 @@ def test_undocumented_behaviour_is_switchable():
         cfg = SimConfig(
             status_on_connect=False, cancel_error="EOrder:Unknown order", updates_before_reply=True
         )
+        pending_at_update = []
+        seen = {}
+
+        def on_exec(ev):
+            if any(d.get("exec_type") == "canceled" for d in ev.data):
+                pending_at_update.append(seen["client"].pending)
+
         async with Simulator(config=cfg) as sim:
             acct = sim.account(sim.token)
-            async with await krakenwire.connect(sim.url, token=sim.token) as client:
+            async with await krakenwire.connect(
+                sim.url, token=sim.token, on_executions=on_exec
+            ) as client:
+                seen["client"] = client
                 assert client.status == ""  # no status frame was pushed
                 ids = [o.order_id for o in acct.place(2)]
                 await client.ping()  # the "new" updates are in the view before we cancel
-                pending_at_update = []
-
-                def on_exec(ev):
-                    if any(d.get("exec_type") == "canceled" for d in ev.data):
-                        pending_at_update.append(client.pending)
-
-                client.on_executions = on_exec
                 r = await client.batch_cancel(ids)
                 assert r.count == 2 and pending_at_update == [1]  # update came before reply
                 res = await client.cancel_order(

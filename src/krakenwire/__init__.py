@@ -14,10 +14,11 @@ from ._config import (
     ReconnectPolicy,
     StateChange,
 )
+from ._connect import connect
+from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrders
 from ._orders import OrderType, Side, TimeInForce
-from ._protocol import ChannelFrame
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -37,7 +38,7 @@ from ._results import (
 )
 from ._timefmt import format_timestamp, parse_timestamp
 from ._views import OrderView, PluginContext, RequestView
-from .client import Client, connect
+from .client import Client
 from .errors import (
     Abandoned,
     AuthError,

@@ -8,12 +8,20 @@ Everything here runs before a ``req_id`` is assigned, so bad input raises
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
+
+import msgspec
 
 from . import _messages as m
 from . import _orders
 from ._methods import METHODS, Call
-from ._validate import check_batch_size, check_cl_ord_ids, check_order_ids, check_userrefs
+from ._validate import (
+    check_batch_size,
+    check_cl_ord_ids,
+    check_order_ids,
+    check_userrefs,
+    recheck_ids,
+)
 from .errors import ValidationError
 
 __all__ = [
@@ -26,10 +34,12 @@ __all__ = [
     "cancel_all",
     "cancel_order",
     "edit_order",
+    "encode_call",
     "ping",
     "subscribe_executions",
 ]
 
+_encode = m.ENCODER.encode
 _BATCH_CANCEL = METHODS["batch_cancel"]
 _CANCEL_ORDER = METHODS["cancel_order"]
 
@@ -200,3 +210,19 @@ def _check_unified(ids: list[str]) -> None:
                 field="orders",
                 value=v,
             )
+
+
+def encode_call(call: Call) -> bytes:
+    try:
+        return _encode(call.req)
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+        _recheck(call, exc)
+
+
+def _recheck(call: Call, exc: Exception) -> NoReturn:
+    """The encoder refused a request that passed validation: name the field if we can."""
+    recheck_ids(call.ids, "orders" if call.spec.name == "batch_cancel" else "order_id")
+    recheck_ids(call.cl_ord_ids, "cl_ord_id")
+    raise ValidationError(
+        f"{call.spec.name} cannot be encoded: {exc}", field="request", value=None
+    ) from None

@@ -9,22 +9,40 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import _build
 from ._confirm import CancelTracker
+from ._link import Link
 from ._methods import Call
+from ._openorders import OpenOrders
 from ._results import CancelOrdersResult, ChunkOutcome, Reconciliation
 from ._validate import check_confirm, check_order_ids, chunk_sizes
 from .errors import KrakenwireError, NotExecuted, ValidationError
 
-if TYPE_CHECKING:
-    from .client import Client
-
-__all__ = ["cancel_many", "confirm_call", "reconcile"]
+__all__ = ["CancelHost", "cancel_many", "confirm_call", "reconcile"]
 
 
-async def _view_ready(client: Client, secs: float) -> None:
+class CancelHost(Protocol):
+    """What these calls use of the client (structural: no import of the client)."""
+
+    _link: Link
+
+    @property
+    def open_orders(self) -> OpenOrders: ...
+
+    async def wait_connected(self, timeout: float | None = None) -> None: ...
+
+    async def cancel_orders(
+        self,
+        ids: Iterable[str | int],
+        *,
+        timeout: float | None = None,
+        confirm: float | bool = False,
+    ) -> CancelOrdersResult: ...
+
+
+async def _view_ready(client: CancelHost, secs: float) -> None:
     """Confirmation resolves ids through the view: make sure its snapshot is in."""
     try:
         await asyncio.wait_for(client.open_orders.ready.wait(), secs)
@@ -36,14 +54,14 @@ async def _view_ready(client: Client, secs: float) -> None:
         ) from None
 
 
-def _tracker(client: Client, call: Call) -> CancelTracker:
+def _tracker(client: CancelHost, call: Call) -> CancelTracker:
     view = client.open_orders
     if call.key == "order_userref":
         return CancelTracker(view, userrefs=[int(i) for i in call.ids])
     return CancelTracker(view, call.ids, call.cl_ord_ids)
 
 
-async def confirm_call(client: Client, call: Call, secs: float, confirm: Any) -> Any:
+async def confirm_call(client: CancelHost, call: Call, secs: float, confirm: Any) -> Any:
     """Send one cancel and wait for the executions stream to confirm each id it names."""
     wait = check_confirm(confirm)
     await _view_ready(client, secs)
@@ -58,7 +76,7 @@ async def confirm_call(client: Client, call: Call, secs: float, confirm: Any) ->
 
 
 async def cancel_many(
-    client: Client, ids: Iterable[str | int], secs: float, confirm: Any
+    client: CancelHost, ids: Iterable[str | int], secs: float, confirm: Any
 ) -> CancelOrdersResult:
     """:meth:`Client.cancel_orders`."""
     wait = check_confirm(confirm)
@@ -132,7 +150,7 @@ async def cancel_many(
 
 
 async def reconcile(
-    client: Client, ids: Iterable[str | int], recancel: Any, secs: float
+    client: CancelHost, ids: Iterable[str | int], recancel: Any, secs: float
 ) -> Reconciliation:
     """:meth:`Client.reconcile`."""
     if type(recancel) is not bool:

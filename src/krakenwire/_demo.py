@@ -14,8 +14,9 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ._protocol import ChannelFrame
-from .client import Client, connect
+from ._connect import connect
+from ._events import ChannelFrame
+from .client import Client
 from .sim import Simulator
 
 

@@ -22,9 +22,11 @@ import picows
 from . import _build
 from ._auth import TokenFetcher
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
+from ._events import ChannelFrame, Stale
 from ._link import Link
 from ._openorders import OpenOrders
-from ._protocol import ChannelFrame, Session, Stale
+from ._protocol import Session
+from ._watchdog import Watchdog
 from .errors import (
     AuthError,
     ConnectError,
@@ -32,7 +34,6 @@ from .errors import (
     InvalidSession,
     KrakenAPIError,
     KrakenwireError,
-    NotConnected,
     OutcomeUnknown,
 )
 from .plugins import PluginHost
@@ -79,8 +80,7 @@ class Lifecycle:
         self._reconnect: asyncio.Task[None] | None = None
         self._refresh: asyncio.Task[None] | None = None
         self._resnap: asyncio.Task[None] | None = None
-        self._tick: asyncio.TimerHandle | None = None
-        self._probe: asyncio.Future[Any] | None = None
+        self._watchdog = Watchdog(config, link)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: list[asyncio.Queue[StateChange]] = []
 
@@ -160,7 +160,7 @@ class Lifecycle:
                 why = f"no WebSocket handshake within {cfg.timeout} s"
             raise ConnectError(f"cannot connect to {cfg.url}: {why}") from None
         self.link.attach(transport)
-        self._arm_tick()
+        self._watchdog.start()
         if cfg.subscribe:
             try:
                 await self._subscribe(fresh_token)
@@ -215,7 +215,7 @@ class Lifecycle:
 
     def on_lost(self, close_code: Any) -> None:
         """The link's socket dropped (its pending requests already have their outcomes)."""
-        self._stop_tick()
+        self._watchdog.stop()
         self.connected.clear()
         self.open_orders.reset()
         established, self._established = self._established, False
@@ -322,50 +322,6 @@ class Lifecycle:
         except KrakenwireError as exc:
             log.warning("krakenwire %s: re-subscribe after a gap failed: %s", self.config.url, exc)
 
-    # ---- watchdog and keep-alive ----------------------------------------------------------
-
-    def _arm_tick(self) -> None:
-        cfg = self.config
-        period = min(1.0, cfg.liveness_timeout / 4, cfg.keepalive_interval / 4)
-        self._stop_tick()
-        self._tick = asyncio.get_running_loop().call_later(period, self._on_tick)
-
-    def _stop_tick(self) -> None:
-        if self._tick is not None:
-            self._tick.cancel()
-            self._tick = None
-
-    def _on_tick(self) -> None:
-        self._tick = None
-        link = self.link
-        if not link.is_open:
-            return
-        cfg = self.config
-        now = _now_ns()
-        try:
-            if (now - link.last_rx_ns) / 1e9 >= cfg.liveness_timeout and self._probe is None:
-                _, self._probe = link.start(_build.ping(), cfg.ping_timeout)
-                self._probe.add_done_callback(self._probe_done)
-            elif (now - link.last_tx_ns) / 1e9 >= cfg.keepalive_interval:
-                _, fut = link.start(_build.ping(), cfg.timeout)
-                fut.add_done_callback(_consume)
-        except KrakenwireError as exc:
-            log.debug("krakenwire: keep-alive ping not sent: %s", exc)
-        self._arm_tick()
-
-    def _probe_done(self, fut: asyncio.Future[Any]) -> None:
-        self._probe = None
-        if fut.cancelled() or fut.exception() is None:
-            return
-        if isinstance(fut.exception(), OutcomeUnknown) and self.link.is_open:
-            cfg = self.config
-            log.warning(
-                "krakenwire %s: no frame for %.1f s and no pong: dropping the socket",
-                cfg.url,
-                cfg.liveness_timeout + cfg.ping_timeout,
-            )
-            self.link.drop()
-
     # ---- closing --------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -383,20 +339,11 @@ class Lifecycle:
             t.send_close(picows.WSCloseCode.OK)
             t.disconnect()
             await t.wait_disconnected()
-        self._stop_tick()
+        self._watchdog.stop()
         self.link.stop()
         if self.state != "closed":
             self.set_state("closed", "closed by the user")
         self.closed.set()
-
-    def check_open(self, what: str) -> None:
-        """Raise :class:`NotConnected` (nothing sent) unless a socket is open."""
-        if self.closing:
-            raise NotConnected(f"connection to {self.config.url} is closed: {what} was not sent")
-        if not self.link.is_open:
-            raise NotConnected(
-                f"not connected to {self.config.url} (state {self.state}): {what} was not sent"
-            )
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         if self.closing:
@@ -422,9 +369,3 @@ def _token_refused(error: str) -> str:
         f"the WebSocket token was refused ({error}): it is invalid or expired; fetch a new one "
         "(GetWebSocketsToken) or pass credentials= so krakenwire fetches it"
     )
-
-
-def _consume(fut: asyncio.Future[Any]) -> None:
-    # Keep-alive pings nobody awaits: read the exception so asyncio does not log it.
-    if not fut.cancelled():
-        fut.exception()

@@ -18,8 +18,9 @@ from typing import Any
 import picows
 
 from ._config import ClientStats
+from ._events import ChannelFrame, Completed, Event, Failed, Malformed, Stale
 from ._methods import Call
-from ._protocol import ChannelFrame, Completed, Event, Failed, Malformed, Session, Stale
+from ._protocol import Session
 from .errors import NotConnected, RiskRejected
 from .plugins import PluginHost
 
@@ -101,13 +102,14 @@ class _Listener(picows.WSListener):
 class Link:
     """Writes requests to the current socket and wakes their callers.
 
+    ``on_channel`` (every :class:`ChannelFrame`), ``on_stale`` (a request held for a new token)
+    and ``on_lost`` (the socket dropped, every pending request already has its outcome) are set
+    by the lifecycle.
+
     Args:
         session: the sans-IO session (every decision is its).
         plugins: pre-resolved hook callers.
         stats: counters to update.
-        on_channel: called with every :class:`ChannelFrame` (executions, status, ...).
-        on_stale: called when the session holds a request for a new token.
-        on_lost: called when the socket drops (after every pending request has its outcome).
         context: the read-only plugin context passed to hooks.
     """
 
@@ -116,18 +118,16 @@ class Link:
         session: Session,
         plugins: PluginHost,
         stats: ClientStats,
-        on_channel: Callable[[ChannelFrame], None],
-        on_stale: Callable[[Stale], None],
-        on_lost: Callable[[Any], None],
         context: Any,
     ) -> None:
         self.session = session
         self.plugins = plugins
         self.stats = stats
-        self.on_channel = on_channel
-        self.on_stale = on_stale
-        self.on_lost = on_lost
         self.context = context
+        # Set by the lifecycle that owns this link:
+        self.on_channel: Callable[[ChannelFrame], None] = _ignore
+        self.on_stale: Callable[[Stale], None] = _ignore
+        self.on_lost: Callable[[Any], None] = _ignore
         self.transport: picows.WSTransport | None = None
         self.close_code: Any = None
         self.futures: dict[int, asyncio.Future[Any]] = {}
@@ -275,7 +275,7 @@ class Link:
 
     def fail_held(self) -> None:
         """No new token: every held request ends with its stale-token rejection."""
-        for ev in self.session.fail_held():
+        for ev in self.session.fail_held(_now_ns()):
             self.dispatch(ev)
 
     def _sweep(self) -> None:
@@ -311,3 +311,7 @@ class Link:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+
+
+def _ignore(_: Any) -> None:
+    pass

@@ -19,10 +19,10 @@ from typing import Any
 import msgspec
 
 from . import _messages as m
-from ._orders import settle_entry
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
+    BatchAddItem,
     BatchAddResult,
     BatchCancelResult,
     CancelAfterResult,
@@ -44,6 +44,7 @@ __all__ = [
     "Kind",
     "MethodSpec",
     "kinds",
+    "reply_key",
 ]
 
 
@@ -229,6 +230,50 @@ def _subscribe(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     return m.SUBSCRIBE_DECODER.decode(r.result) if r.result else m.SubscribeWire()
 
 
+def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
+    """The outcome of an order-entry reply: a result struct or a :class:`KrakenAPIError`."""
+    timing: dict[str, Any] = {
+        "req_id": req_id,
+        "latency_ns": latency_ns,
+        "time_in_raw": r.time_in,
+        "time_out_raw": r.time_out,
+    }
+    if method == "batch_add":
+        # An engine failure of some orders: success false, but the per-order array is there.
+        if r.result:
+            rows = m.BATCH_ADD_DECODER.decode(r.result)
+            items = [
+                BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
+                for w in rows
+            ]
+            return BatchAddResult(orders=items, error=None if r.success else r.error, **timing)
+        return _error(r, method)
+    if not r.success or not r.result:
+        return _error(r, method)
+    if method == "add_order":
+        w = m.ADD_ORDER_DECODER.decode(r.result)
+        return AddOrderResult(
+            order_id=w.order_id,
+            cl_ord_id=w.cl_ord_id,
+            order_userref=w.order_userref,
+            warnings=w.warnings,
+            **timing,
+        )
+    if method == "amend_order":
+        a = m.AMEND_ORDER_DECODER.decode(r.result)
+        return AmendOrderResult(
+            amend_id=a.amend_id,
+            order_id=a.order_id,
+            cl_ord_id=a.cl_ord_id,
+            warnings=a.warnings,
+            **timing,
+        )
+    e = m.EDIT_ORDER_DECODER.decode(r.result)
+    return EditOrderResult(
+        order_id=e.order_id, original_order_id=e.original_order_id, warnings=e.warnings, **timing
+    )
+
+
 def _entry(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     return settle_entry(call.spec.name, r, rid, latency)
 
@@ -317,3 +362,12 @@ def kinds(kind: str) -> frozenset[str]:
     """The method names of one kind (``"cancel"``, ``"entry"``, ``"housekeeping"``): what
     plugins use instead of keeping their own lists."""
     return frozenset(n for n, s in METHODS.items() if s.kind.value == kind)
+
+
+def reply_key(call: Call, part: CancelOrderReply) -> str | None:
+    """Which requested order a cancel_order reply answers (None: one it did not name)."""
+    if call.key == "order_id":
+        return part.order_id if part.order_id in call.ids else None
+    if call.key == "cl_ord_id" and part.cl_ord_id is not None:
+        return part.cl_ord_id if part.cl_ord_id in call.cl_ord_ids else None
+    return "#" + part.order_id  # by userref (or a cl_ord_id reply without it): per order

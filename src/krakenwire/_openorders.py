@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._protocol import ChannelFrame
+from ._events import ChannelFrame
 
 __all__ = ["CLOSED_STATUSES", "OpenOrders"]
 

@@ -4,7 +4,7 @@ Everything here runs before a ``req_id`` is assigned, so bad input raises
 :class:`ValidationError` naming the field and nothing is registered or sent. Prices and
 quantities become ``Decimal`` and go on the wire as exact JSON numbers: a ``float`` is accepted
 only when its shortest repr is a short decimal that round-trips (``0.1`` -> ``0.1``), never
-``0.30000000000000004``. Replies are decoded by :func:`settle` (kraken-ws-v2.md §4.7-4.10).
+``0.30000000000000004``. Replies are decoded by the method registry (``_methods.py``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
 from . import _messages as m
-from ._results import (
-    AddOrderResult,
-    AmendOrderResult,
-    BatchAddItem,
-    BatchAddResult,
-    EditOrderResult,
-)
 from ._timefmt import format_timestamp, parse_timestamp
 from ._validate import check_cl_ord_ids
-from .errors import KrakenAPIError, RemoteProtocolError, ValidationError, reply_error
+from .errors import ValidationError
 
 __all__ = [
     "BATCH_ADD_MAX",
@@ -38,7 +31,6 @@ __all__ = [
     "batch_add_params",
     "edit_order_params",
     "order",
-    "settle_entry",
     "to_decimal",
 ]
 
@@ -390,51 +382,3 @@ def edit_order_params(
         p.deadline = _time(deadline, "deadline", 3)
     p.validate = _opt_bool(validate, "validate") or None
     return p
-
-
-def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
-    """The outcome of an order-entry reply: a result struct or a :class:`KrakenAPIError`."""
-    timing: dict[str, Any] = {
-        "req_id": req_id,
-        "latency_ns": latency_ns,
-        "time_in_raw": r.time_in,
-        "time_out_raw": r.time_out,
-    }
-    if method == "batch_add":
-        # An engine failure of some orders: success false, but the per-order array is there.
-        if r.result:
-            rows = m.BATCH_ADD_DECODER.decode(r.result)
-            items = [
-                BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
-                for w in rows
-            ]
-            return BatchAddResult(orders=items, error=None if r.success else r.error, **timing)
-        return _error(r, method)
-    if not r.success or not r.result:
-        return _error(r, method)
-    if method == "add_order":
-        w = m.ADD_ORDER_DECODER.decode(r.result)
-        return AddOrderResult(
-            order_id=w.order_id,
-            cl_ord_id=w.cl_ord_id,
-            order_userref=w.order_userref,
-            warnings=w.warnings,
-            **timing,
-        )
-    if method == "amend_order":
-        a = m.AMEND_ORDER_DECODER.decode(r.result)
-        return AmendOrderResult(
-            amend_id=a.amend_id,
-            order_id=a.order_id,
-            cl_ord_id=a.cl_ord_id,
-            warnings=a.warnings,
-            **timing,
-        )
-    e = m.EDIT_ORDER_DECODER.decode(r.result)
-    return EditOrderResult(
-        order_id=e.order_id, original_order_id=e.original_order_id, warnings=e.warnings, **timing
-    )
-
-
-def _error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
-    return reply_error(r.error, r.success, req_id=r.req_id, method=method)

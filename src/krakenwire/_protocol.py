@@ -11,15 +11,14 @@ no event loop. Events out are small immutable Structs holding nothing of the tra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
-
-import msgspec
+from typing import Any
 
 from . import _messages as m
-from ._methods import PER_ORDER_ERRORS, Call, Completion, Kind, cancel_order_reply
+from ._build import encode_call
+from ._events import ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
+from ._methods import PER_ORDER_ERRORS, Call, Completion, Kind, cancel_order_reply, reply_key
 from ._methods import finish_cancel_order as _finish_cancel_order
 from ._results import CancelOrderReply
-from ._validate import recheck_ids
 from ._views import RequestView
 from .errors import (
     Abandoned,
@@ -29,20 +28,10 @@ from .errors import (
     RemoteProtocolError,
     RequestTimeout,
     RiskRejected,
-    ValidationError,
     reply_error,
 )
 
-__all__ = [
-    "ChannelFrame",
-    "Completed",
-    "Event",
-    "Failed",
-    "Malformed",
-    "Session",
-    "Stale",
-    "Unmatched",
-]
+__all__ = ["Session"]
 
 _encode = m.ENCODER.encode
 _decode_reply = m.REPLY_DECODER.decode
@@ -50,60 +39,6 @@ _decode_data = m.DATA_DECODER.decode
 _ONE = Completion.ONE
 _HOUSEKEEPING = Kind.HOUSEKEEPING
 _MAX_ID = 2**31 - 1
-
-
-class Completed(msgspec.Struct, frozen=True, gc=False):
-    """A request succeeded: ``result`` is its typed result. ``handle`` is the ``req_id`` it was
-    first sent with (the key the caller waits on); ``request`` its view when plugins want it."""
-
-    handle: int
-    result: Any
-    request: RequestView | None = None
-    elapsed_ns: int = 0
-
-
-class Failed(msgspec.Struct, frozen=True, gc=False):
-    """A request ended in an error: a ``NotExecuted`` or an ``OutcomeUnknown`` subclass."""
-
-    handle: int
-    error: KrakenwireError
-    request: RequestView | None = None
-    elapsed_ns: int = 0
-
-
-class Stale(msgspec.Struct, frozen=True, gc=False):
-    """Kraken rejected a request for a stale token; it is held (not executed) until
-    :meth:`Session.resend_held` (after a token refresh) or :meth:`Session.fail_held`."""
-
-    handle: int
-    fresh: bool = False  # a newer token is already in use: re-send now, no new fetch
-
-
-class ChannelFrame(msgspec.Struct, frozen=True, gc=False):
-    """A frame that is not a method reply: status, heartbeat, executions, or unknown."""
-
-    channel: str
-    type: str
-    data: Any
-    sequence: int | None
-
-
-class Unmatched(msgspec.Struct, frozen=True, gc=False):
-    """A method reply that completes nothing: no such pending ``req_id``, another method, a
-    duplicate, or an order the request did not name. Counted, never delivered."""
-
-    method: str
-    req_id: int | None
-    reason: str
-
-
-class Malformed(msgspec.Struct, frozen=True, gc=False):
-    """A frame that could not be decoded at all (not JSON, not an object, nested too deep)."""
-
-    reason: str
-
-
-Event = Completed | Failed | Stale | ChannelFrame | Unmatched | Malformed
 
 
 class _Pending:
@@ -170,7 +105,7 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(pending={len(self._pending)}, token=<redacted>)"
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # requests pending
         return len(self._pending)
 
     @property
@@ -183,18 +118,34 @@ class Session:
         self._gen += 1
 
     def pending_handles(self) -> list[int]:
-        """Handles of the requests still pending (for tests and introspection)."""
         return [p.handle for p in self._pending.values()]
 
     def _new_id(self) -> int:
         rid = self._next_id
         pending = self._pending
-        while rid in pending:  # after 2**31 wraps, a stuck request must not be shadowed
+        # After 2**31 wraps, a stuck request (or the handle of a re-sent one) is never shadowed.
+        while rid in pending or rid in self._moved:
             rid = rid + 1 if rid < _MAX_ID else 1
         self._next_id = rid + 1 if rid < _MAX_ID else 1
         return rid
 
     # ---- requests -------------------------------------------------------------------------
+
+    def _stage(self, call: Call) -> tuple[int, RequestView | None]:
+        rid = self._new_id()
+        call.req.req_id = rid
+        if call.params is not None:
+            call.params.token = self._token
+        return rid, call.view(rid) if (self.views or self.check is not None) else None
+
+    def _gate(self, call: Call, view: RequestView | None) -> None:
+        check = self.check
+        if check is not None and view is not None and call.spec.kind is not _HOUSEKEEPING:
+            try:
+                check(view)
+            except RiskRejected as exc:
+                exc.request = view
+                raise
 
     def send(self, call: Call, now_ns: int, timeout_ns: int) -> tuple[int, bytes]:
         """Assign a ``req_id``, run the risk gate, encode and register ``call``.
@@ -207,52 +158,24 @@ class Session:
             ValidationError: it cannot be encoded (e.g. a ``str`` subclass id); nothing
                 registered.
         """
-        rid = self._new_id()
-        req = call.req
-        req.req_id = rid
-        params = call.params
-        if params is not None:
-            params.token = self._token
-        view = None
-        check = self.check
-        if self.views or check is not None:
-            view = call.view(rid)
-            if check is not None and call.spec.kind is not _HOUSEKEEPING:
-                _gate(check, view)
-        try:
-            data = _encode(req)
-        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-            _recheck(call, exc)
+        rid, view = self._stage(call)
+        if view is not None:
+            self._gate(call, view)
+        data = encode_call(call)
         self._pending[rid] = _Pending(rid, call, now_ns, now_ns + timeout_ns, view, self._gen)
         return rid, data
 
     def send_all(self, calls: list[Call], now_ns: int, timeout_ns: int) -> list[tuple[int, bytes]]:
-        """:meth:`send` for several requests that go together (the chunks of one
-        ``cancel_orders``): every one passes the risk gate and encodes before any is
-        registered, so one veto sends none."""
-        staged = []
-        for call in calls:
-            rid = self._new_id()
-            call.req.req_id = rid
-            if call.params is not None:
-                call.params.token = self._token
-            view = call.view(rid) if (self.views or self.check is not None) else None
-            staged.append((rid, call, view))
-        check = self.check
-        if check is not None:
-            for _, call, view in staged:
-                if call.spec.kind is not _HOUSEKEEPING:
-                    _gate(check, view)
-        out = []
-        for _, call, _ in staged:
-            try:
-                out.append(_encode(call.req))
-            except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-                _recheck(call, exc)
+        """:meth:`send` for requests that go together (the chunks of one ``cancel_orders``):
+        all pass the risk gate and encode before any is registered, so one veto sends none."""
+        staged = [(call, *self._stage(call)) for call in calls]
+        for call, _, view in staged:
+            self._gate(call, view)
+        frames = [encode_call(call) for call in calls]
         deadline = now_ns + timeout_ns
-        for rid, call, view in staged:
+        for call, rid, view in staged:
             self._pending[rid] = _Pending(rid, call, now_ns, deadline, view, self._gen)
-        return [(rid, data) for (rid, _, _), data in zip(staged, out, strict=True)]
+        return [(rid, data) for (_, rid, _), data in zip(staged, frames, strict=True)]
 
     def resend_held(self, now_ns: int) -> list[tuple[int, bytes]]:
         """Re-send every held request once, under a new ``req_id`` with the current token.
@@ -270,8 +193,7 @@ class Session:
             p.held = None
             p.replies = None
             p.seen = None
-            p.sent_ns = now_ns
-            p.gen = self._gen
+            p.gen = self._gen  # sent_ns stays: timeouts and latency count from the first send
             call = p.call
             call.req.req_id = rid
             call.params.token = self._token
@@ -282,11 +204,11 @@ class Session:
             out.append((p.handle, _encode(call.req)))
         return out
 
-    def fail_held(self) -> list[Event]:
+    def fail_held(self, now_ns: int = 0) -> list[Event]:
         """Give every held request its stale-token rejection as outcome (no refresh came)."""
         out: list[Event] = []
         for p in [p for p in self._pending.values() if p.held is not None]:
-            out.append(self._finish(p, p.held))
+            out.append(self._finish(p, p.held, now_ns))
         return out
 
     # ---- replies --------------------------------------------------------------------------
@@ -347,7 +269,7 @@ class Session:
         assert seen is not None
         if r.success and r.result:
             part = cancel_order_reply(r)
-            key = _key(call, part)
+            key = reply_key(call, part)
             if key is None:
                 self.unmatched += 1
                 return Unmatched(r.method, r.req_id, f"order {part.order_id!r} not in request")
@@ -361,14 +283,12 @@ class Session:
             # other first error rejects the whole request, handled below).
             replies.append(CancelOrderReply(error=r.error or "success:false"))
         else:
-            return self._finish(p, self._error(p, r), now_ns)
+            error = reply_error(r.error, r.success, req_id=r.req_id, method=call.spec.name)
+            return self._finish(p, error, now_ns)
         if len(replies) < call.expected:
             return None
         out = _finish_cancel_order(replies, p.rid, now_ns - p.sent_ns, r)
         return self._finish(p, out, now_ns)
-
-    def _error(self, p: _Pending, r: m.Reply) -> Any:
-        return reply_error(r.error, r.success, req_id=r.req_id, method=p.call.spec.name)
 
     def _finish(self, p: _Pending, outcome: Any, now_ns: int = 0) -> Event:
         if (
@@ -421,7 +341,7 @@ class Session:
         out: list[Event] = []
         for p in list(self._pending.values()):
             if p.held is not None:
-                out.append(self._finish(p, p.held))
+                out.append(self._finish(p, p.held, now_ns))
             else:
                 out.append(
                     self._finish(
@@ -459,29 +379,3 @@ class Session:
             replies=p.replies or (),
         )
         return err
-
-
-def _key(call: Call, part: CancelOrderReply) -> str | None:
-    """Which requested order a cancel_order reply answers (None: one it did not name)."""
-    if call.key == "order_id":
-        return part.order_id if part.order_id in call.ids else None
-    if call.key == "cl_ord_id" and part.cl_ord_id is not None:
-        return part.cl_ord_id if part.cl_ord_id in call.cl_ord_ids else None
-    return "#" + part.order_id  # by userref (or a cl_ord_id reply without it): per order
-
-
-def _gate(check: Callable[[RequestView], None], view: Any) -> None:
-    try:
-        check(view)
-    except RiskRejected as exc:
-        exc.request = view
-        raise
-
-
-def _recheck(call: Call, exc: Exception) -> NoReturn:
-    """The encoder refused a request that passed validation: name the field if we can."""
-    recheck_ids(call.ids, "orders" if call.spec.name == "batch_cancel" else "order_id")
-    recheck_ids(call.cl_ord_ids, "cl_ord_id")
-    raise ValidationError(
-        f"{call.spec.name} cannot be encoded: {exc}", field="request", value=None
-    ) from None

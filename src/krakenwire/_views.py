@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-
-if TYPE_CHECKING:
-    from ._openorders import OpenOrders
 
 __all__ = ["OrderView", "PluginContext", "RequestView"]
 
@@ -87,7 +84,7 @@ class PluginContext:
         url: str,
         state: Callable[[], str],
         system: Callable[[], str],
-        open_orders: OpenOrders,
+        open_orders: Any,
         pending: Callable[[], int],
     ) -> None:
         self._url = url
@@ -112,7 +109,8 @@ class PluginContext:
         return self._system()
 
     @property
-    def open_orders(self) -> OpenOrders:
+    def open_orders(self) -> Any:
+        """The client's :class:`~krakenwire.OpenOrders` view (read it; do not mutate it)."""
         return self._orders
 
     @property

@@ -108,7 +108,7 @@ def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> i
 
 async def _cancel(args: argparse.Namespace) -> int:
     from ._config import check_url
-    from .client import connect
+    from ._connect import connect
 
     orders: list[str] = args.order_ids
     cl: list[str] = args.cl_ord_id or []
@@ -166,7 +166,7 @@ async def _cancel(args: argparse.Namespace) -> int:
 
 
 async def _connected(args: argparse.Namespace) -> Any:
-    from .client import connect
+    from ._connect import connect
 
     creds = None
     if not args.token:

@@ -1,4 +1,4 @@
-"""The public client: :func:`connect` and every trading call of :class:`Client`.
+"""The public client: every trading call of :class:`Client` (made by :func:`krakenwire.connect`).
 
 A ``Client`` is composed, not inherited: a frozen :class:`ClientConfig`, a sans-IO
 :class:`~krakenwire.protocol.Session` that decides every request's fate, a ``Link`` that moves
@@ -11,34 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
-from . import _build
+from . import _build, _entry
 from ._auth import Credentials, TokenFetcher
 from ._cancels import cancel_many, confirm_call, reconcile
-from ._config import (
-    DEFAULT_TIMEOUT,
-    ClientConfig,
-    ClientStats,
-    ConnectBudget,
-    ReconnectPolicy,
-    StateChange,
-)
+from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
+from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._lifecycle import Lifecycle
 from ._link import Link
-from ._messages import BatchOrder
 from ._openorders import OpenOrders
-from ._orders import Number, OrderType, Side, TimeInForce
 from ._orders import order as _order
-from ._protocol import ChannelFrame, Session
+from ._protocol import Session
 from ._results import (
-    AddOrderResult,
-    AmendOrderResult,
-    BatchAddResult,
     BatchCancelResult,
     CancelAfterResult,
     CancelAllResult,
@@ -52,7 +39,7 @@ from ._views import PluginContext
 from .errors import KrakenwireError, ValidationError
 from .plugins import PluginHost
 
-__all__ = ["Client", "connect"]
+__all__ = ["Client"]
 
 log = logging.getLogger("krakenwire")
 
@@ -97,9 +84,7 @@ class Client:
         context = PluginContext(
             config.url, self._state, self._system, self._orders, session.__len__
         )
-        self._link = link = Link(
-            session, plugins, self._stats, self._on_channel, self._on_stale, self._on_lost, context
-        )
+        self._link = link = Link(session, plugins, self._stats, context)
         self._life = Lifecycle(
             config,
             session,
@@ -112,19 +97,11 @@ class Client:
             on_state,
             on_executions,
         )
+        link.on_channel, link.on_stale = self._life.on_channel, self._life.on_stale
+        link.on_lost = self._life.on_lost
         plugins.on_resolve = self._sync_plugins
         plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
-
-    # Late-bound callbacks (the lifecycle is built after the link).
-    def _on_channel(self, ev: ChannelFrame) -> None:
-        self._life.on_channel(ev)
-
-    def _on_stale(self, ev: Any) -> None:
-        self._life.on_stale(ev)
-
-    def _on_lost(self, code: Any) -> None:
-        self._life.on_lost(code)
 
     def _state(self) -> str:
         return self._life.state
@@ -386,131 +363,12 @@ class Client:
         )
         return await self._link.call(call, self._secs(timeout))
 
-    # ---- order entry ----------------------------------------------------------------------
+    # ---- order entry: the calls are functions of _entry.py, composed in here ----------
 
-    async def add_order(
-        self,
-        *,
-        symbol: str,
-        side: Side,
-        order_qty: Number,
-        order_type: OrderType = "limit",
-        limit_price: Number | None = None,
-        time_in_force: TimeInForce | None = None,
-        expire_time: datetime | str | None = None,
-        post_only: bool | None = None,
-        reduce_only: bool | None = None,
-        cl_ord_id: str | None = None,
-        order_userref: int | None = None,
-        deadline: datetime | str | None = None,
-        validate: bool = False,
-        timeout: float | None = None,
-    ) -> AddOrderResult:
-        """Place one order (``order_type`` ``"limit"`` needs ``limit_price``; ``"gtd"`` needs
-        ``expire_time``; ``cl_ord_id`` and ``order_userref`` exclude each other).
-
-        Raises:
-            ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
-                subclass per Kraken error. RequestTimeout, ConnectionLost: outcome unknown
-                (never re-sent: an order is not idempotent).
-        """
-        secs = self._secs(timeout)
-        call = _build.add_order(
-            symbol=symbol,
-            side=side,
-            order_qty=order_qty,
-            order_type=order_type,
-            limit_price=limit_price,
-            time_in_force=time_in_force,
-            expire_time=expire_time,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            cl_ord_id=cl_ord_id,
-            order_userref=order_userref,
-            deadline=deadline,
-            validate=validate,
-        )
-        result: AddOrderResult = await self._link.call(call, secs)
-        if result.order_id:
-            self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
-        return result
-
-    async def batch_add(
-        self,
-        orders: Sequence[BatchOrder | dict[str, Any]],
-        *,
-        symbol: str,
-        deadline: datetime | str | None = None,
-        validate: bool = False,
-        timeout: float | None = None,
-    ) -> BatchAddResult:
-        """Place 2..15 orders of one symbol in ONE wire request (dicts of :meth:`add_order`'s
-        order fields, or :meth:`order` results, re-checked at send).
-
-        Raises:
-            ValidationError: 1 or 16+ orders, mixed symbols, any bad order (nothing sent).
-            KrakenAPIError: Kraken rejected the whole batch.
-        """
-        secs = self._secs(timeout)
-        call = _build.batch_add(orders, symbol=symbol, deadline=deadline, validate=validate)
-        result: BatchAddResult = await self._link.call(call, secs)
-        for o in result.orders:
-            if o.order_id and o.error is None:
-                self._orders.note_placed(o.order_id, o.cl_ord_id, o.order_userref)
-        return result
-
-    async def amend_order(
-        self,
-        order_id: str | None = None,
-        *,
-        cl_ord_id: str | None = None,
-        order_qty: Number | None = None,
-        limit_price: Number | None = None,
-        post_only: bool | None = None,
-        deadline: datetime | str | None = None,
-        timeout: float | None = None,
-    ) -> AmendOrderResult:
-        """Amend an open order in place (same ids; queue priority kept where Kraken can),
-        named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
-        secs = self._secs(timeout)
-        call = _build.amend_order(
-            order_id=order_id,
-            cl_ord_id=cl_ord_id,
-            order_qty=order_qty,
-            limit_price=limit_price,
-            post_only=post_only,
-            deadline=deadline,
-        )
-        result: AmendOrderResult = await self._link.call(call, secs)
-        return result
-
-    async def edit_order(
-        self,
-        order_id: str,
-        *,
-        symbol: str,
-        order_qty: Number | None = None,
-        limit_price: Number | None = None,
-        post_only: bool | None = None,
-        order_userref: int | None = None,
-        deadline: datetime | str | None = None,
-        validate: bool = False,
-        timeout: float | None = None,
-    ) -> AmendOrderResult | Any:
-        """Cancel-and-replace (Kraken's legacy edit): returns the NEW ``order_id``; the order
-        loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
-        secs = self._secs(timeout)
-        call = _build.edit_order(
-            order_id=order_id,
-            symbol=symbol,
-            order_qty=order_qty,
-            limit_price=limit_price,
-            post_only=post_only,
-            order_userref=order_userref,
-            deadline=deadline,
-            validate=validate,
-        )
-        return await self._link.call(call, secs)
+    add_order = _entry.add_order
+    batch_add = _entry.batch_add
+    amend_order = _entry.amend_order
+    edit_order = _entry.edit_order
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -535,99 +393,3 @@ class Client:
             except (KrakenwireError, TimeoutError) as exc:
                 log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
         await self._life.close()
-
-
-async def connect(
-    url: str,
-    *,
-    token: str | None = None,
-    credentials: Credentials | None = None,
-    rest_url: str = "https://api.kraken.com",
-    timeout: float = DEFAULT_TIMEOUT,
-    subscribe: bool = True,
-    on_executions: Callable[[ChannelFrame], None] | None = None,
-    plugins: Iterable[object] = (),
-    autoload_plugins: bool | None = None,
-    reconnect: bool = True,
-    on_state: Callable[[StateChange], None] | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-    liveness_timeout: float = 15.0,
-    ping_timeout: float = 5.0,
-    keepalive_interval: float = 20.0,
-    backoff_base: float = 0.5,
-    backoff_cap: float = 30.0,
-    connect_budget: ConnectBudget | None = None,
-) -> Client:
-    """Open an authenticated trading connection, subscribed to ``executions``; returns once the
-    executions snapshot is in (so ``client.open_orders`` is complete).
-
-    Args:
-        url: ``wss://ws-auth.kraken.com/v2``, or ``ws://127.0.0.1:PORT/v2`` for the simulator
-            (plain ``ws://`` is refused for any other host).
-        token: a WebSocket token; or give ``credentials``.
-        credentials: API key and secret: a fresh token is fetched over REST from ``rest_url``
-            for every connection, and again (once for all) when Kraken invalidates it
-            mid-session; the requests it rejected are then re-sent once.
-        rest_url: Kraken's REST base URL (``sim.rest_url`` for the simulator).
-        timeout: default per-call timeout in seconds (also the handshake and subscribe).
-        subscribe: subscribe to ``executions`` (Kraken closes an auth socket with none).
-        on_executions: called with every executions frame (errors are logged and counted).
-        plugins: plugin objects registered before the ``krakenwire`` entry points.
-        autoload_plugins: load entry points (default: unless
-            ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
-        reconnect: re-establish the connection after an unexpected drop.
-        on_state: called with every :class:`StateChange`.
-        ssl_context: for ``wss://``; the default verifies certificates.
-        liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
-            -> the socket is dropped and re-established.
-        keepalive_interval: ping when nothing was sent for this long.
-        backoff_base, backoff_cap: reconnect delays (capped, jittered exponential).
-        connect_budget: attempts allowed per rolling window (default 100 per 10 minutes).
-
-    Raises:
-        ValidationError: a bad argument (neither token nor credentials, a URL that would send
-            the token in plain text, a timeout that is not a positive number). ConnectError:
-            the server cannot be reached or never answered the subscribe. AuthError: the token
-            (or the token fetch) was refused; ``.error`` is Kraken's string.
-    """
-    config = ClientConfig(
-        url=url,
-        timeout=timeout,
-        subscribe=subscribe,
-        reconnect=reconnect,
-        liveness_timeout=liveness_timeout,
-        ping_timeout=ping_timeout,
-        keepalive_interval=keepalive_interval,
-        backoff_base=backoff_base,
-        backoff_cap=backoff_cap,
-        rest_url=rest_url,
-        ssl_context=ssl_context,
-    )
-    if not token and credentials is None:
-        raise ValidationError(
-            "connect needs token= (a WebSocket token string) or credentials=",
-            field="token",
-            value=None,
-        )
-    if token is not None and type(token) is not str:
-        raise ValidationError("token must be a str", field="token", value=None)
-    if credentials is not None and not isinstance(credentials, Credentials):
-        raise ValidationError("credentials must be a krakenwire.Credentials", field="credentials")
-    for name, fn in (("on_state", on_state), ("on_executions", on_executions)):
-        if fn is not None and not callable(fn):
-            raise ValidationError(f"{name} must be callable", field=name)
-    policy = ReconnectPolicy(
-        base=backoff_base, cap=backoff_cap, budget=connect_budget or ConnectBudget()
-    )
-    host = PluginHost(plugins, autoload=autoload_plugins)
-    client = Client(
-        config,
-        token=token,
-        credentials=credentials,
-        plugins=host,
-        policy=policy,
-        on_state=on_state,
-        on_executions=on_executions,
-    )
-    await client._life.open()
-    return client

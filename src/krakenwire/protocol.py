@@ -18,17 +18,9 @@ from ._build import (
     ping,
     subscribe_executions,
 )
+from ._events import ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 from ._methods import METHODS, Call, Completion, Kind, MethodSpec, kinds
-from ._protocol import (
-    ChannelFrame,
-    Completed,
-    Event,
-    Failed,
-    Malformed,
-    Session,
-    Stale,
-    Unmatched,
-)
+from ._protocol import Session
 
 __all__ = [
     "METHODS",

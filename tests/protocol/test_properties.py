@@ -1,17 +1,29 @@
 """Hypothesis properties of the codecs, timestamps, chunking and the pending table."""
 
+import asyncio
+import json
+import types
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from krakenwire import RemoteProtocolError, Session, ValidationError
+from krakenwire import Abandoned, ConnectionLost, RequestTimeout, ValidationError
 from krakenwire import _messages as m
-from krakenwire._protocol import Pending, chunk
+from krakenwire._cancels import cancel_many
 from krakenwire._timefmt import format_timestamp, parse_timestamp
 from krakenwire._validate import MAX_BATCH, chunk_sizes
+from krakenwire.protocol import (
+    Completed,
+    Failed,
+    Malformed,
+    Session,
+    Unmatched,
+    batch_cancel,
+    cancel_order,
+    ping,
+)
 
 aware = st.datetimes(
     min_value=datetime(1970, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.just(UTC)
@@ -69,11 +81,38 @@ def test_chunking_is_fewest_balanced_and_never_single(n):
     assert max(sizes) - min(sizes) <= 1
 
 
+class _FakeLink:
+    """Just enough of the transport for ``cancel_many``: the real session encodes every chunk
+    and a literal success reply settles it."""
+
+    def __init__(self) -> None:
+        self.session = Session("t")
+        self.frames: list[dict] = []
+
+    def start(self, call, secs):
+        h, data = self.session.send(call, 0, int(secs * 1e9))
+        self.frames.append(json.loads(data))
+        ev = self.session.receive(
+            b'{"method":"batch_cancel","req_id":%d,"success":true,"result":{"count":0}}' % h, 1
+        )
+        assert isinstance(ev, Completed) and ev.handle == h
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(ev.result)
+        return h, fut
+
+
 @given(st.lists(ids, min_size=2, max_size=400, unique=True))
 def test_every_id_in_exactly_one_chunk(order_ids):
-    parts = chunk(order_ids, chunk_sizes(len(order_ids)))
-    flat = [i for p in parts for i in p]
-    assert flat == order_ids
+    """cancel_orders' chunks, as written on the wire, hold every id once and in order."""
+    link = _FakeLink()
+    client = types.SimpleNamespace(_link=link, open_orders=None)
+    res = asyncio.run(cancel_many(client, order_ids, 5.0, False))
+    sent = [f["params"]["orders"] for f in link.frames]
+    assert [f["method"] for f in link.frames] == ["batch_cancel"] * len(sent)
+    assert [len(p) for p in sent] == chunk_sizes(len(order_ids))
+    assert [i for p in sent for i in p] == order_ids
+    assert [c.ids for c in res.chunks] == sent
+    assert len(link.session) == 0
 
 
 @given(
@@ -113,7 +152,8 @@ def test_reply_struct_round_trips(reply):
 
 actions = st.lists(
     st.tuples(
-        st.sampled_from(["bc", "co", "ping", "reply", "junk", "forget", "fail"]), st.integers(0, 10)
+        st.sampled_from(["bc", "co", "ping", "reply", "junk", "abandon", "tick", "lost"]),
+        st.integers(0, 10),
     ),
     max_size=60,
 )
@@ -122,48 +162,75 @@ actions = st.lists(
 @settings(max_examples=150)
 @given(actions)
 def test_session_never_leaks_a_pending_id(script):
-    """Every request registered is settled, forgotten or failed exactly once."""
+    """Every request registered ends exactly once: settled by its reply(ies), expired by
+    tick, abandoned or lost with the connection; its handle then leaves the table."""
     s = Session("t")
-    live: dict[int, Pending] = {}
+    live: dict[int, tuple[str, list[str]]] = {}  # handle -> (method, ids still to answer)
     done: set[int] = set()
+    now = 0
+
+    def ended(events, cls=None):
+        for ev in events:
+            assert isinstance(ev, Completed | Failed)
+            assert ev.handle in live and ev.handle not in done
+            if cls is not None:
+                assert isinstance(ev.error, cls)
+            done.add(ev.handle)
+            del live[ev.handle]
+
     for act, k in script:
+        now += 1
         if act == "bc":
             try:
-                p, _ = s.batch_cancel([f"O{i}" for i in range(k)])
+                call = batch_cancel([f"O{i}" for i in range(k)])
             except ValidationError:
                 continue
-            live[p.req_id] = p
+            h, _ = s.send(call, now, 20)
+            live[h] = ("batch_cancel", [])
         elif act == "co":
-            p, _ = s.cancel_order([f"O{i}" for i in range(max(k, 1))])
-            live[p.req_id] = p
+            order_ids = [f"O{i}" for i in range(max(k, 1))]
+            h, _ = s.send(cancel_order(order_ids), now, 20)
+            live[h] = ("cancel_order", order_ids)
         elif act == "ping":
-            p, _ = s.ping()
-            live[p.req_id] = p
+            h, _ = s.send(ping(), now, 20)
+            live[h] = ("ping", [])
         elif act == "reply" and live:
-            rid = sorted(live)[k % len(live)]
-            method = live[rid].method
-            method = "pong" if method == "ping" else method
+            h = sorted(live)[k % len(live)]
+            method, todo = live[h]
+            oid = todo[k % len(todo)] if todo else "O"
             frame = msgspec.json.encode(
                 {
-                    "method": method,
-                    "req_id": rid,
+                    "method": "pong" if method == "ping" else method,
+                    "req_id": h,
                     "success": True,
-                    "result": {"count": 1, "order_id": "O"},
+                    "result": {"count": 1, "order_id": oid},
                 }
             )
-            ev = s.receive(frame)
-            if isinstance(ev, Pending):
-                assert ev.req_id not in done
-                done.add(ev.req_id)
-                del live[ev.req_id]
+            ev = s.receive(frame, now)
+            if method == "cancel_order":
+                todo.remove(oid)  # one reply per id; a repeat would be Unmatched
+            if ev is None:
+                assert method == "cancel_order" and todo
+            else:
+                assert not todo
+                ended([ev])
         elif act == "junk":
-            with pytest.raises(RemoteProtocolError):
-                s.receive(b"\xff" * k)
-        elif act == "forget" and live:
-            rid = sorted(live)[k % len(live)]
-            assert s.forget(rid) is live.pop(rid)
-        elif act == "fail":
-            failed = {p.req_id for p in s.fail_all()}
-            assert failed == set(live)
-            live.clear()
-        assert set(s.pending) == set(live)
+            assert isinstance(s.receive(b"\xff" * k, now), Malformed)
+            # A reply to a request already ended completes nothing.
+            if done:
+                gone = sorted(done)[k % len(done)]
+                frame = b'{"method":"batch_cancel","req_id":%d,"success":true}' % gone
+                assert isinstance(s.receive(frame, now), Unmatched)
+        elif act == "abandon" and live:
+            h = sorted(live)[k % len(live)]
+            ended(s.abandon(h, now), Abandoned)
+            assert s.abandon(h, now) == []  # only once
+        elif act == "tick":
+            now += k
+            ended(s.tick(now), RequestTimeout)
+        elif act == "lost":
+            events = s.connection_lost(now)
+            assert {ev.handle for ev in events} == set(live)
+            ended(events, ConnectionLost)
+        assert set(s.pending_handles()) == set(live)
+        assert len(s) == len(live)

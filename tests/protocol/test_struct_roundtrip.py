@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenwire import _messages as m
+from krakenwire.protocol import METHODS
 
 # Prices and quantities are finite decimals on the wire (JSON numbers).
 st.register_type_strategy(Decimal, st.decimals(allow_nan=False, allow_infinity=False, places=8))
@@ -52,6 +53,9 @@ def test_every_request_method_is_covered():
         "amend_order",
         "edit_order",
     } <= methods
+    # Every method the registry knows is sent as one of the Structs round-tripped here.
+    assert {spec.request for spec in METHODS.values()} <= set(STRUCTS)
+    assert {spec.request.__struct_config__.tag for spec in METHODS.values()} == set(METHODS)
 
 
 @pytest.mark.parametrize("cls", STRUCTS, ids=lambda c: c.__name__)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import krakenwire_audit
@@ -20,26 +21,27 @@ from krakenwire_audit import (
 )
 
 from krakenwire import (
+    Abandoned,
     BatchCancelResult,
     CancelOrderReply,
     CancelOrderResult,
     ConnectionLost,
     KrakenAPIError,
+    RemoteProtocolError,
     RequestTimeout,
     RiskRejected,
-    Session,
 )
 from krakenwire.hookspecs import Veto
 from krakenwire.plugins import PluginHost
+from krakenwire.protocol import batch_cancel, cancel_order
 
 TOKEN = "audit-SECRET-token-5f2b9c1e7d"
 HERE = Path(__file__).parent
 
 
-def pending(n: int = 2):
-    session = Session(TOKEN)
-    p, _ = session.batch_cancel([f"O{i:05d}-AAAAA-AAAAAA" for i in range(n)])
-    return p
+def pending(n: int = 2, req_id: int = 1):
+    """The request view a hook receives for a batch_cancel of ``n`` ids."""
+    return batch_cancel([f"O{i:05d}-AAAAA-AAAAAA" for i in range(n)]).view(req_id)
 
 
 def test_records_for_every_outcome_kind_and_no_token(tmp_path):
@@ -56,7 +58,7 @@ def test_records_for_every_outcome_kind_and_no_token(tmp_path):
             warnings_raw=b'["w"]',
         ),
         KrakenAPIError("EOrder:Invalid order", req_id=p.req_id, method="batch_cancel"),
-        RequestTimeout(f"timeout token={TOKEN}", req_id=p.req_id, method="batch_cancel"),
+        RequestTimeout("timeout", req_id=p.req_id, method="batch_cancel"),
         ConnectionLost("gone", req_id=p.req_id, method="batch_cancel"),
         RiskRejected(Veto("too fast", "risk")),
         CancelOrderResult(
@@ -66,23 +68,65 @@ def test_records_for_every_outcome_kind_and_no_token(tmp_path):
             ],
             req_id=9,
         ),
+        Abandoned("the caller stopped waiting", req_id=p.req_id, method="batch_cancel"),
+        RemoteProtocolError("unreadable reply", req_id=p.req_id, method="batch_cancel"),
     ]
     for out in outcomes:
         host.audit(p, out, 1234, None)
     assert host.audit_errors == 0
     plugin.close()
     recs = read_records(path)
-    assert [r["outcome"] for r in recs] == ["ok", "rejected", "unknown", "unknown", "vetoed", "ok"]
+    assert [r["outcome"] for r in recs] == [
+        "ok",
+        "rejected",
+        "unknown",
+        "unknown",
+        "vetoed",
+        "ok",
+        "unknown",
+        "unknown",
+    ]
     assert recs[0]["count"] == 2 and recs[0]["latency_ns"] == 1234
-    assert recs[0]["ids"] == p.ids and recs[0]["req_id"] == p.req_id
+    assert recs[0]["ids"] == list(p.ids) and recs[0]["req_id"] == p.req_id
+    assert recs[0]["method"] == "batch_cancel" and "cl_ord_id" not in recs[0]
     assert recs[0]["time_in"] == "2024-01-01T00:00:00.1Z" and recs[0]["warnings"] == ["w"]
     assert recs[1]["error"] == "EOrder:Invalid order"
     assert recs[2]["error_type"] == "RequestTimeout"
     assert recs[4]["plugin"] == "risk" and recs[4]["error"] == "too fast"
     assert recs[5]["count"] == 1 and recs[5]["errors"] == ["EOrder:Invalid order"]
+    assert recs[6]["error_type"] == "Abandoned" and recs[7]["error_type"] == "RemoteProtocolError"
+    assert "token" not in p.__struct_fields__  # a view never carries the token
     text = path.read_text()
-    assert TOKEN not in text and "<redacted>" in text  # the timeout message was scrubbed
+    assert TOKEN not in text
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_cl_ord_ids_are_recorded(tmp_path):
+    path = tmp_path / "cl.jsonl"
+    plugin = AuditPlugin(path, fsync_every=1)
+    view = cancel_order(cl_ord_id=["mm-1", "mm-2"]).view(4)
+    plugin.krakenwire_audit(view, RequestTimeout("slow", req_id=4), 7)
+    plugin.close()
+    (rec,) = read_records(path)
+    assert (rec["req_id"], rec["method"], rec["ids"]) == (4, "cancel_order", [])
+    assert rec["cl_ord_id"] == ["mm-1", "mm-2"] and rec["outcome"] == "unknown"
+
+
+def test_a_token_in_a_record_is_scrubbed(tmp_path):
+    """The last line of defence: a secret that reaches a record never reaches the file. A
+    request view has no token (so nothing is scrubbed for one); a request object that does
+    carry one has it scrubbed, and so does the log's own ``redact``."""
+    path = tmp_path / "scrub.jsonl"
+    plugin = AuditPlugin(path, fsync_every=1)
+    carrier = types.SimpleNamespace(
+        req_id=1, method="batch_cancel", ids=("A", "B"), cl_ord_ids=(), token=TOKEN
+    )
+    plugin.krakenwire_audit(carrier, RequestTimeout(f"timeout token={TOKEN}", req_id=1), 1)
+    plugin.log.append({"note": f"x{TOKEN}y"}, redact=TOKEN)
+    plugin.close()
+    text = path.read_text()
+    assert TOKEN not in text and text.count("<redacted>") == 2
+    assert [r["outcome"] for r in read_records(path)[:1]] == ["unknown"]
 
 
 def test_fsync_policies(tmp_path):

@@ -8,9 +8,10 @@ import krakenwire_prometheus
 import pytest
 from krakenwire_prometheus import PrometheusPlugin
 
-from krakenwire import BatchCancelResult, KrakenAPIError, RequestTimeout, RiskRejected, Session
+from krakenwire import BatchCancelResult, KrakenAPIError, RequestTimeout, RiskRejected
 from krakenwire.hookspecs import Veto
 from krakenwire.plugins import PluginHost
+from krakenwire.protocol import batch_cancel
 
 
 def scrape(port: int) -> str:
@@ -19,8 +20,8 @@ def scrape(port: int) -> str:
 
 
 def pending():
-    p, _ = Session("prom-token-xyz").batch_cancel(["OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB"])
-    return p
+    """The request view a hook receives for a batch_cancel of two ids."""
+    return batch_cancel(["OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB"]).view(1)
 
 
 def test_scrape_counts_and_latency_histogram():
@@ -35,7 +36,7 @@ def test_scrape_counts_and_latency_histogram():
         host.audit(p, KrakenAPIError("EOrder:Invalid order"), 1_000_000, None)
         host.audit(p, RequestTimeout("slow"), 10_000_000_000, None)
         host.audit(p, RiskRejected(Veto("no", "risk")), 0, None)
-        host.event("connected", None, {})
+        host.event("connected", {})
         text = scrape(port)
     finally:
         plugin.close()
@@ -84,7 +85,7 @@ def test_module_form_serves_on_connected(monkeypatch):
     monkeypatch.setenv("KRAKENWIRE_PROMETHEUS_PORT", "0")
     try:
         host = PluginHost([krakenwire_prometheus], autoload=False)
-        host.event("connected", None, {})
+        host.event("connected", {})
         plugin = krakenwire_prometheus.default()
         assert plugin.serving and plugin._server.server_address[0] == "127.0.0.1"
         assert 'event="connected"' in scrape(plugin.port)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import types
-from decimal import Decimal
-
 import krakenwire_risk
 import pytest
 from krakenwire_risk import RateCounter, RiskPlugin, age_cost
 
-from krakenwire import ChannelMessage, Pending, RiskRejected, Session
+from krakenwire import ChannelFrame, RiskRejected
+from krakenwire import protocol as kp
 from krakenwire.hookspecs import Veto
 from krakenwire.plugins import PluginHost
-
-TOKEN = "risk-test-token-0123456789"
 
 
 class Clock:
@@ -25,30 +21,28 @@ class Clock:
 
 
 def add_order(req_id: int, symbol: str = "BTC/USD", qty: str = "1", price: str | None = "100"):
-    params = types.SimpleNamespace(
-        symbol=symbol,
-        order_qty=Decimal(qty),
-        limit_price=None if price is None else Decimal(price),
-        token=TOKEN,
-    )
-    return Pending(req_id, "add_order", [], 1, None, types.SimpleNamespace(params=params))
+    """The request view of an add_order (a market order when ``price`` is None)."""
+    if price is None:
+        call = kp.add_order(symbol=symbol, side="buy", order_type="market", order_qty=qty)
+    else:
+        call = kp.add_order(symbol=symbol, side="buy", order_qty=qty, limit_price=price)
+    return call.view(req_id)
 
 
 def batch_add(req_id: int, n: int, symbol: str = "BTC/USD", qty: str = "1"):
-    orders = [
-        types.SimpleNamespace(order_qty=Decimal(qty), limit_price=Decimal("10")) for _ in range(n)
-    ]
-    params = types.SimpleNamespace(symbol=symbol, orders=orders, token=TOKEN)
-    return Pending(req_id, "batch_add", [], 1, None, types.SimpleNamespace(params=params))
+    """The request view of a batch_add of ``n`` limit orders."""
+    orders = [{"side": "buy", "order_qty": qty, "limit_price": "10"} for _ in range(n)]
+    return kp.batch_add(orders, symbol=symbol).view(req_id)
 
 
-def cancel(ids: list[str]) -> Pending:
-    p, _ = Session(TOKEN).batch_cancel(ids) if len(ids) > 1 else Session(TOKEN).cancel_order(ids)
-    return p
+def cancel(ids: list[str], req_id: int = 1):
+    """The request view of a batch_cancel (or, for one id, a cancel_order)."""
+    call = kp.batch_cancel(ids) if len(ids) > 1 else kp.cancel_order(ids)
+    return call.view(req_id)
 
 
-def execs(kind: str, rows: list[dict]) -> ChannelMessage:
-    return ChannelMessage("executions", kind, rows, 1, b"")
+def execs(kind: str, rows: list[dict]) -> ChannelFrame:
+    return ChannelFrame("executions", kind, rows, 1)
 
 
 def new(oid: str, symbol: str = "BTC/USD") -> dict:
@@ -217,9 +211,51 @@ def test_in_a_plugin_host_veto_names_the_plugin(tmp_path):
     kill.touch()
     host = PluginHost([RiskPlugin(kill_file=kill)], autoload=False)
     with pytest.raises(RiskRejected) as ei:
-        host.check(add_order(1), None)
+        host.check(add_order(1))
     assert "kill switch" in ei.value.reason and ei.value.plugin
-    host.check(cancel(["OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB"]), None)
+    host.check(cancel(["OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB"]))
+
+
+def test_as_the_sessions_gate_nothing_vetoed_is_registered(tmp_path):
+    kill = tmp_path / "kill"
+    kill.touch()
+    host = PluginHost([RiskPlugin(kill_file=kill)], autoload=False)
+    s = kp.Session("t")
+    s.check = host.check
+    call = kp.add_order(symbol="BTC/USD", side="buy", order_qty=1, limit_price=100)
+    with pytest.raises(RiskRejected) as ei:
+        s.send(call, 0, 10**9)
+    assert ei.value.request.method == "add_order" and ei.value.request.req_id == 1
+    assert len(s) == 0
+    # Cancels pass the kill switch; housekeeping (ping) is never asked about.
+    h, _ = s.send(kp.batch_cancel(["OAAAAA-AAAAA-AAAAAA", "OBBBBB-BBBBB-BBBBBB"]), 0, 10**9)
+    h2, _ = s.send(kp.ping(), 0, 10**9)
+    assert s.pending_handles() == [h, h2]
+
+
+def test_amend_and_edit_cost_by_order_age():
+    clock = Clock()
+    r = RiskPlugin(clock=clock)
+    r.krakenwire_executions(
+        execs("update", [{**new("OAAAAA-AAAAA-AAAAAA", "ETH/USD"), "cl_ord_id": "mm-1"}])
+    )
+    amend = kp.amend_order(order_id="OAAAAA-AAAAA-AAAAAA", limit_price="2").view(1)
+    assert amend.symbol is None  # an amend names no symbol: the order's age tells it
+    assert r.krakenwire_check_request(amend) is None
+    assert r.counter.value("ETH/USD") == 1 + 3  # an amend of an order under 5 s old
+    by_cl = kp.amend_order(cl_ord_id="mm-1", limit_price="2").view(2)
+    assert r.krakenwire_check_request(by_cl) is None
+    assert r.counter.value("ETH/USD") == 8
+    edit = kp.edit_order(order_id="OAAAAA-AAAAA-AAAAAA", symbol="ETH/USD", order_qty=2).view(3)
+    assert r.krakenwire_check_request(edit) is None
+    assert r.counter.value("ETH/USD") == 8 + 1 + 6
+    unknown = kp.amend_order(order_id="OZZZZZ-ZZZZZ-ZZZZZZ", limit_price="2").view(4)
+    assert r.krakenwire_check_request(unknown) is None
+    assert r.counter.value("?") == 1  # an order it never saw: the flat cost, no symbol
+    capped = RiskPlugin(max_order_qty=5, tier=None)
+    assert capped.krakenwire_check_request(
+        kp.amend_order(order_id="OAAAAA-AAAAA-AAAAAA", order_qty=6).view(5)
+    )
 
 
 def test_module_form_reads_env_lazily(monkeypatch, tmp_path):
@@ -228,9 +264,9 @@ def test_module_form_reads_env_lazily(monkeypatch, tmp_path):
     monkeypatch.delenv("KRAKENWIRE_RISK_TIER", raising=False)
     try:
         host = PluginHost([krakenwire_risk], autoload=False)
-        host.check(add_order(1, qty="2"), None)
+        host.check(add_order(1, qty="2"))
         with pytest.raises(RiskRejected, match="order_qty"):
-            host.check(add_order(2, qty="3"), None)
+            host.check(add_order(2, qty="3"))
         assert krakenwire_risk.default().counter is None  # no tier configured: no counter
     finally:
         krakenwire_risk.reset_default()

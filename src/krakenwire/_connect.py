@@ -1,0 +1,117 @@
+"""``krakenwire.connect``: validate every option, build the client, open the connection."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterable
+
+from ._auth import Credentials
+from ._config import (
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    ConnectBudget,
+    ReconnectPolicy,
+    StateChange,
+)
+from ._events import ChannelFrame
+from .client import Client
+from .errors import ValidationError
+from .plugins import PluginHost
+
+__all__ = ["connect"]
+
+
+async def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    credentials: Credentials | None = None,
+    rest_url: str = "https://api.kraken.com",
+    timeout: float = DEFAULT_TIMEOUT,
+    subscribe: bool = True,
+    on_executions: Callable[[ChannelFrame], None] | None = None,
+    plugins: Iterable[object] = (),
+    autoload_plugins: bool | None = None,
+    reconnect: bool = True,
+    on_state: Callable[[StateChange], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    liveness_timeout: float = 15.0,
+    ping_timeout: float = 5.0,
+    keepalive_interval: float = 20.0,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    connect_budget: ConnectBudget | None = None,
+) -> Client:
+    """Open an authenticated trading connection, subscribed to ``executions``; returns once the
+    executions snapshot is in (so ``client.open_orders`` is complete).
+
+    Args:
+        url: ``wss://ws-auth.kraken.com/v2``, or ``ws://127.0.0.1:PORT/v2`` for the simulator
+            (plain ``ws://`` is refused for any other host).
+        token: a WebSocket token; or give ``credentials``.
+        credentials: API key and secret: a fresh token is fetched over REST from ``rest_url``
+            for every connection, and again (once for all) when Kraken invalidates it
+            mid-session; the requests it rejected are then re-sent once.
+        rest_url: Kraken's REST base URL (``sim.rest_url`` for the simulator).
+        timeout: default per-call timeout in seconds (also the handshake and subscribe).
+        subscribe: subscribe to ``executions`` (Kraken closes an auth socket with none).
+        on_executions: called with every executions frame (errors are logged and counted).
+        plugins: plugin objects registered before the ``krakenwire`` entry points.
+        autoload_plugins: load entry points (default: unless
+            ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
+        reconnect: re-establish the connection after an unexpected drop.
+        on_state: called with every :class:`StateChange`.
+        ssl_context: for ``wss://``; the default verifies certificates.
+        liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
+            -> the socket is dropped and re-established.
+        keepalive_interval: ping when nothing was sent for this long.
+        backoff_base, backoff_cap: reconnect delays (capped, jittered exponential).
+        connect_budget: attempts allowed per rolling window (default 100 per 10 minutes).
+
+    Raises:
+        ValidationError: a bad argument (neither token nor credentials, a URL that would send
+            the token in plain text, a timeout that is not a positive number). ConnectError:
+            the server cannot be reached or never answered the subscribe. AuthError: the token
+            (or the token fetch) was refused; ``.error`` is Kraken's string.
+    """
+    config = ClientConfig(
+        url=url,
+        timeout=timeout,
+        subscribe=subscribe,
+        reconnect=reconnect,
+        liveness_timeout=liveness_timeout,
+        ping_timeout=ping_timeout,
+        keepalive_interval=keepalive_interval,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+        rest_url=rest_url,
+        ssl_context=ssl_context,
+    )
+    if not token and credentials is None:
+        raise ValidationError(
+            "connect needs token= (a WebSocket token string) or credentials=",
+            field="token",
+            value=None,
+        )
+    if token is not None and type(token) is not str:
+        raise ValidationError("token must be a str", field="token", value=None)
+    if credentials is not None and not isinstance(credentials, Credentials):
+        raise ValidationError("credentials must be a krakenwire.Credentials", field="credentials")
+    for name, fn in (("on_state", on_state), ("on_executions", on_executions)):
+        if fn is not None and not callable(fn):
+            raise ValidationError(f"{name} must be callable", field=name)
+    policy = ReconnectPolicy(
+        base=backoff_base, cap=backoff_cap, budget=connect_budget or ConnectBudget()
+    )
+    host = PluginHost(plugins, autoload=autoload_plugins)
+    client = Client(
+        config,
+        token=token,
+        credentials=credentials,
+        plugins=host,
+        policy=policy,
+        on_state=on_state,
+        on_executions=on_executions,
+    )
+    await client._life.open()
+    return client
