@@ -3,10 +3,11 @@
 ``python -m bench.inproc SIM_JSON`` connects a real krakenwire client (and a bare picows
 connection for the floor) to the simulator and prints one JSON line of microseconds per call
 (median over batches of 100 calls, timed as a batch so the clock's own cost is amortized).
-Send side: ``Session.batch_cancel`` + ``Client._send`` (risk check flag, Future, timer,
-``transport.send`` into the real socket). Receive side: ``Session.receive`` of the simulator's
-real reply bytes + ``Client._settle`` (timer cancel, Future resolution), i.e. ``on_ws_frame``
-minus picows' frame parsing; the waiting task's wake-up is not included.
+Send side: building the validated request + ``Link.start`` (session send: req_id, risk gate
+flag, encode, register; Future, timer, ``transport.send`` into the real socket). Receive side:
+``Session.receive`` of the simulator's real reply bytes + ``Link.dispatch`` (Future
+resolution), i.e. ``on_ws_frame`` minus picows' frame parsing; the waiting task's wake-up is not
+included.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from typing import Any
 
 import krakenwire
-from krakenwire._protocol import Pending
+from krakenwire import protocol as kp
 
 from .worker import BarePicows, ids_for
 
@@ -36,7 +37,9 @@ async def reply_template(bare: BarePicows, ids: list[str]) -> bytes:
 
 async def measure(c: Any, bare: BarePicows, n_ids: int) -> dict[str, float]:
     ids = ids_for(n_ids)
-    s, loop = c._session, asyncio.get_running_loop()
+    link = c._link
+    s, loop = link.session, asyncio.get_running_loop()
+    far = 60_000_000_000
     tmpl = await reply_template(bare, ids)
     rid_at = tmpl.index(b'"req_id":')
     head, tail = tmpl[: rid_at + 9], tmpl[rid_at + 9 :]
@@ -45,15 +48,14 @@ async def measure(c: Any, bare: BarePicows, n_ids: int) -> dict[str, float]:
     for _ in range(BATCHES):
         t0 = perf()
         for _ in range(BATCH):
-            s.batch_cancel(ids)
+            s.send(kp.batch_cancel(ids), 0, far)
         build.append((perf() - t0) / BATCH)
-        for p in list(s.pending.values()):  # built only: forget them again
-            s.forget(p.req_id)
+        for h in s.pending_handles():  # built only: forget them again
+            s.abandon(h)
         futs = []
         t0 = perf()
         for _ in range(BATCH):
-            p, data = s.batch_cancel(ids)
-            futs.append(c._send(p, data, None))
+            futs.append(link.start(kp.batch_cancel(ids), 10.0)[1])
         send.append((perf() - t0) / BATCH)
         await asyncio.gather(*futs)  # the real replies, untimed
         frames = bare.frames(ids, BATCH)
@@ -62,21 +64,21 @@ async def measure(c: Any, bare: BarePicows, n_ids: int) -> dict[str, float]:
         for f in frames:
             bare.t.send(bare.TEXT, f)
         floor.append((perf() - t0) / BATCH)
-        # Receive side: pendings registered with a Future and timer as _write does, untimed.
-        pend: list[Pending] = []
-        for _ in range(BATCH):
-            p, _data = s.batch_cancel(ids)
-            p.waiter = loop.create_future()
-            p.deadline = time.monotonic_ns() + 60_000_000_000
-            pend.append(p)
-        payloads = [head + str(p.req_id).encode() + tail for p in pend]
+        # Receive side: requests registered with a Future as Link.start does, untimed.
+        pend: list[asyncio.Future[Any]] = []
+        payloads = []
         now = time.monotonic_ns()
+        for _ in range(BATCH):
+            h, _data = s.send(kp.batch_cancel(ids), now, far)
+            fut = link.futures[h] = loop.create_future()
+            pend.append(fut)
+            payloads.append(head + str(h).encode() + tail)
         t0 = perf()
         for payload in payloads:
             ev = s.receive(payload, now)
-            c._settle(ev)
+            link.dispatch(ev)
         recv.append((perf() - t0) / BATCH)
-        assert all(p.waiter.done() and not p.waiter.exception() for p in pend)
+        assert all(f.done() and not f.exception() for f in pend)
         await asyncio.sleep(0.005)  # let the floor's replies drain
     med = statistics.median
     out = {

@@ -100,20 +100,21 @@ class KrakenwireClient:
 
     async def cancel_many(self, ids: list[str]) -> tuple[int, int]:
         last = [0]
-        orig = self.c._write
+        link = self.c._link
+        orig = link.start
 
-        def write(p: Any, data: bytes, timeout: Any) -> Any:
-            f = orig(p, data, timeout)
+        def start(call: Any, timeout: Any) -> Any:
+            out = orig(call, timeout)
             last[0] = perf()
-            return f
+            return out
 
-        self.c._write = write  # type: ignore[method-assign]
+        link.start = start  # type: ignore[method-assign]
         try:
             t0 = perf()
             res = await self.c.cancel_orders(ids)
             t1 = perf()
         finally:
-            del self.c._write
+            del link.start
         assert all(ch.error is None for ch in res.chunks), res
         return last[0] - t0, t1 - t0
 

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -70,14 +71,27 @@ class StateChange(msgspec.Struct, frozen=True):
 
 class ClientStats:
     """Counters of frames that were not answers to our requests, of failing callbacks, and of
-    reconnects. Read-only for users; the client updates them."""
+    reconnects. Read-only for users: the session counts what it decides (``unmatched``,
+    ``duplicates``, ``malformed`` are read from it), the client the rest."""
 
     __slots__ = (
+        "_session",
+        "frames",
+        "heartbeats",
+        "not_understood",
+        "channel",
+        "reconnects",
+        "connect_attempts",
+        "token_refreshes",
+        "callback_errors",
+    )
+    _SHOWN = (
         "frames",
         "heartbeats",
         "unmatched",
         "duplicates",
         "malformed",
+        "not_understood",
         "channel",
         "reconnects",
         "connect_attempts",
@@ -85,20 +99,34 @@ class ClientStats:
         "callback_errors",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, session: Any) -> None:
+        self._session = session
         self.frames = 0
         self.heartbeats = 0
-        self.unmatched = 0
-        self.duplicates = 0
-        self.malformed = 0
+        self.not_understood = 0  # binary or oversized frames, executions data we cannot use
         self.channel = 0
         self.reconnects = 0
         self.connect_attempts = 0
         self.token_refreshes = 0
         self.callback_errors = 0
 
+    @property
+    def unmatched(self) -> int:
+        """Method replies that completed nothing (unknown req_id, another method, duplicates)."""
+        return int(self._session.unmatched) + int(self._session.duplicates)
+
+    @property
+    def duplicates(self) -> int:
+        """Replies that repeated one already counted (a subset of ``unmatched``)."""
+        return int(self._session.duplicates)
+
+    @property
+    def malformed(self) -> int:
+        """Frames that could not be decoded, plus ``not_understood``."""
+        return int(self._session.malformed) + self.not_understood
+
     def __repr__(self) -> str:
-        return "ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__) + ")"
+        return "ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self._SHOWN) + ")"
 
 
 class ConnectBudget:

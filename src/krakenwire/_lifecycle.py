@@ -290,7 +290,7 @@ class Lifecycle:
             try:
                 in_order = self.open_orders.apply(ev)
             except Exception:
-                self.stats.malformed += 1
+                self.stats.not_understood += 1
                 log.exception("krakenwire: executions frame not understood (ignored)")
                 in_order = True
             if not in_order and not self.closing:

@@ -81,7 +81,7 @@ class _Listener(picows.WSListener):
             self.size += frame.payload_size
             if self.size > _MAX_MESSAGE:
                 self.parts = None
-                link.stats.malformed += 1
+                link.stats.not_understood += 1
                 log.warning("krakenwire: dropped a fragmented message over %d bytes", _MAX_MESSAGE)
                 return None
             if not frame.fin:
@@ -91,7 +91,7 @@ class _Listener(picows.WSListener):
         if kind is _TEXT:  # a new text message interrupted a fragmented one
             self.parts = None
             return frame.get_payload_as_bytes()
-        link.stats.malformed += 1  # binary, or a stray continuation: not Kraken's
+        link.stats.not_understood += 1  # binary, or a stray continuation: not Kraken's
         return None
 
     def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
@@ -252,14 +252,11 @@ class Link:
         elif t is Stale:
             self.on_stale(ev)  # type: ignore[arg-type]
         elif t is Malformed:
-            self.stats.malformed += 1
             n = self.stats.malformed
             if n <= 10 or n % 1000 == 0:
                 log.warning("krakenwire: ignored a malformed frame (%d so far): %s", n, ev.reason)  # type: ignore[union-attr]
-        else:  # Unmatched
-            self.stats.unmatched += 1
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("krakenwire: reply completes no request: %r", ev)
+        elif log.isEnabledFor(logging.DEBUG):  # Unmatched: counted by the session
+            log.debug("krakenwire: reply completes no request: %r", ev)
 
     def write(self, data: bytes) -> None:
         """Write a frame the session produced outside :meth:`start` (a re-send)."""

@@ -23,13 +23,10 @@ __all__ = [
     "BatchAdd",
     "BatchAddParams",
     "BatchAddRowWire",
-    "BatchOrder",
-    "EditOrder",
-    "EditOrderParams",
-    "EditOrderWire",
     "BatchCancel",
     "BatchCancelParams",
     "BatchCancelWire",
+    "BatchOrder",
     "CancelAfterParams",
     "CancelAfterWire",
     "CancelAll",
@@ -37,18 +34,19 @@ __all__ = [
     "CancelOrder",
     "CancelOrderParams",
     "CancelOrderWire",
+    "DATA_DECODER",
+    "ENCODER",
+    "EditOrder",
+    "EditOrderParams",
+    "EditOrderWire",
     "Ping",
+    "REPLY_DECODER",
     "Reply",
-    "Request",
-    "StatusData",
     "Subscribe",
     "SubscribeParams",
     "SubscribeWire",
     "TokenParams",
     "Unsubscribe",
-    "ENCODER",
-    "REPLY_DECODER",
-    "DATA_DECODER",
 ]
 
 _REDACTED = "<redacted>"
@@ -229,21 +227,6 @@ class EditOrder(_Req, tag="edit_order"):
     req_id: int
 
 
-Request = (
-    BatchCancel
-    | CancelOrder
-    | CancelAll
-    | CancelAllOrdersAfter
-    | Ping
-    | Subscribe
-    | Unsubscribe
-    | AddOrder
-    | BatchAdd
-    | AmendOrder
-    | EditOrder
-)
-
-
 class Reply(msgspec.Struct):
     """One flat shape for every inbound frame: method replies and channel messages alike."""
 
@@ -330,15 +313,6 @@ class EditOrderWire(msgspec.Struct):
     warnings: list[str] = []
 
 
-class StatusData(msgspec.Struct):
-    """One element of a `status` frame's ``data``; ``connection_id`` may exceed 2**63."""
-
-    system: str = ""
-    version: str = ""
-    api_version: str = ""
-    connection_id: int | None = None
-
-
 ENCODER = msgspec.json.Encoder(decimal_format="number")
 REPLY_DECODER = msgspec.json.Decoder(Reply)
 # Channel data (executions) keeps prices and quantities exact.
@@ -347,7 +321,6 @@ BATCH_CANCEL_DECODER = msgspec.json.Decoder(BatchCancelWire)
 CANCEL_ORDER_DECODER = msgspec.json.Decoder(CancelOrderWire)
 CANCEL_AFTER_DECODER = msgspec.json.Decoder(CancelAfterWire)
 SUBSCRIBE_DECODER = msgspec.json.Decoder(SubscribeWire)
-STATUS_DECODER = msgspec.json.Decoder(list[StatusData])
 ADD_ORDER_DECODER = msgspec.json.Decoder(AddOrderWire)
 BATCH_ADD_DECODER = msgspec.json.Decoder(list[BatchAddRowWire])
 AMEND_ORDER_DECODER = msgspec.json.Decoder(AmendOrderWire)

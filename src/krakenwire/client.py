@@ -71,9 +71,9 @@ class Client:
     ) -> None:
         self._config = config
         self._timeout = config.timeout
-        self._stats = ClientStats()
-        self._orders = OpenOrders()
         self._session = session = Session(token or "")
+        self._stats = ClientStats(session)
+        self._orders = OpenOrders()
         session.hold_stale = credentials is not None
         self._plugins = plugins
         fetcher = (
