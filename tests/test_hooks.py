@@ -475,3 +475,24 @@ def test_a_vetoed_confirmed_cancel_orders_leaves_no_watchers(run):
                 assert client.open_orders._watchers == {} and client.pending == 0
 
     run(main)
+
+
+def test_entry_point_factories_give_each_client_its_own_instance(monkeypatch):
+    from krakenwire_risk import RiskPlugin
+
+    monkeypatch.setenv("KRAKENWIRE_PLUGINS", "risk")
+    monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    a, b = PluginHost(), PluginHost()
+    pa, pb = a.pm.get_plugin("risk"), b.pm.get_plugin("risk")
+    assert isinstance(pa, RiskPlugin) and isinstance(pb, RiskPlugin) and pa is not pb
+
+
+def test_a_plugin_registered_explicitly_is_not_also_autoloaded(monkeypatch):
+    from krakenwire_risk import RiskPlugin
+
+    monkeypatch.setenv("KRAKENWIRE_PLUGINS", "risk")
+    monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    mine = RiskPlugin(tier=None)
+    host = PluginHost([mine])
+    risks = [p for p in host.pm.get_plugins() if isinstance(p, RiskPlugin)]
+    assert risks == [mine]

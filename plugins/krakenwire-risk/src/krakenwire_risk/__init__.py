@@ -1,9 +1,10 @@
 """krakenwire-risk: pre-send risk checks for krakenwire (kill switch, caps, rate counter model).
 
 Register a configured :class:`RiskPlugin` through ``krakenwire.connect(plugins=[RiskPlugin(...)])``,
-or install the package and let the ``risk`` entry point load this module: its hooks delegate to
-one default instance built from environment variables (:meth:`RiskPlugin.from_env`) on first use.
-Importing the module has no side effects.
+or install the package: the ``risk`` entry point is the factory :func:`from_env`, called once per
+client, so every client gets its own instance (its own rate-counter model) configured from
+environment variables. Registering this module itself still works (its hooks delegate to one
+process-wide default). Importing the module has no side effects.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ __all__ = [
     "RiskPlugin",
     "age_cost",
     "default",
+    "from_env",
     "reset_default",
 ]
 
 _default: RiskPlugin | None = None
+
+
+def from_env() -> RiskPlugin:
+    """The entry point: a fresh :class:`RiskPlugin` for one client, from the environment."""
+    return RiskPlugin.from_env()
 
 
 def default() -> RiskPlugin:
