@@ -27,7 +27,6 @@ from ssl import SSLContext
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-import aiohttp
 import msgspec
 
 from .errors import AuthError, ConnectError
@@ -356,6 +355,8 @@ class TokenFetcher:
             "User-Agent": _user_agent(),
         }
         fetched_at = time.monotonic()
+        import aiohttp  # on demand: ~100 ms of import that a token-only caller never needs
+
         try:
             # trust_env=False (the default): never route the signed request through a proxy
             # picked up from the environment.
