@@ -160,3 +160,20 @@ def test_open_orders_are_complete_when_connect_returns(run):
                 assert len(client.open_orders) == 5
 
     run(main)
+
+
+def test_cancel_orders_takes_cl_ord_ids_mixed_with_order_ids(run):
+    async def main():
+        async with Simulator() as sim:
+            acct = sim.account(sim.token)
+            oids = [o.order_id for o in acct.place(30)]
+            cls = [acct.place_order(cl_ord_id=f"q-{i}").cl_ord_id for i in range(60)]
+            async with await _connect(sim) as client:
+                r = await client.cancel_orders(oids, cl_ord_id=cls, confirm=2.0)
+                assert r.ok and r.count == 90 and len(r.chunks) == 2
+                assert sorted(r.gone) == sorted(oids + cls)
+                one = acct.place_order(cl_ord_id="last-one").cl_ord_id
+                r1 = await client.cancel_orders(cl_ord_id=[one])  # one identifier: cancel_order
+                assert r1.ok and r1.count == 1
+
+    run(main)

@@ -17,10 +17,18 @@ from ._link import Link
 from ._methods import Call
 from ._openorders import OpenOrders
 from ._results import CancelOrdersResult, ChunkOutcome, Reconciliation
-from ._validate import check_confirm, check_order_ids, chunk_sizes
+from ._validate import check_cl_ord_ids, check_confirm, check_order_ids, chunk_sizes
 from .errors import KrakenwireError, NotExecuted, ValidationError
 
-__all__ = ["CancelHost", "cancel_many", "confirm_call", "reconcile"]
+__all__ = [
+    "CancelHost",
+    "assemble",
+    "cancel_many",
+    "confirm_call",
+    "plan",
+    "reconcile",
+    "send_chunks",
+]
 
 
 class CancelHost(Protocol):
@@ -35,8 +43,9 @@ class CancelHost(Protocol):
 
     async def cancel_orders(
         self,
-        ids: Iterable[str | int],
+        ids: Iterable[str | int] = (),
         *,
+        cl_ord_id: Iterable[str] | None = None,
         timeout: float | None = None,
         confirm: float | bool = False,
     ) -> CancelOrdersResult: ...
@@ -75,59 +84,64 @@ async def confirm_call(client: CancelHost, call: Call, secs: float, confirm: Any
     return result
 
 
-async def cancel_many(
-    client: CancelHost, ids: Iterable[str | int], secs: float, confirm: Any
-) -> CancelOrdersResult:
-    """:meth:`Client.cancel_orders`."""
-    wait = check_confirm(confirm)
-    all_ids = check_order_ids(ids)
-    n = len(all_ids)
+def plan(
+    ids: Iterable[str | int], cl_ord_id: Iterable[str] | None
+) -> tuple[list[list[str]], list[Call], list[str], list[str]]:
+    """Validate ids and cl_ord_ids and split them into the fewest requests of 2..50 identifiers
+    in all (balanced so none holds one; a lone identifier goes through ``cancel_order``).
+
+    Returns:
+        ``(identifiers per request, the requests, all order ids, all cl_ord_ids)``.
+    """
+    oids = check_order_ids(ids)
+    cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id is not None else []
+    n = len(oids) + len(cids)
     if n == 0:
         raise ValidationError("cancel_orders needs at least one id", field="ids", value=0)
-    if wait is not False:
-        await _view_ready(client, secs)
-    tracker = CancelTracker(client.open_orders, all_ids) if wait is not False else None
-    # Every id was checked above (types, duplicates) and chunk sizes are 2..50.
     if n == 1:
-        parts = [all_ids]
-        calls = [_build.cancel_order(all_ids)]
-    else:
-        parts, start = [], 0
-        for size in chunk_sizes(n):
-            parts.append(all_ids[start : start + size])
-            start += size
-        calls = [_build.batch_cancel_checked(p) for p in parts]
-    link = client._link
-    session = link.session
+        call = _build.cancel_order(oids) if oids else _build.cancel_order(cl_ord_id=cids)
+        return [oids + cids], [call], oids, cids
+    parts, calls, start = [], [], 0
+    n_o = len(oids)
+    for size in chunk_sizes(n):  # every id was checked above and sizes are 2..50
+        end = start + size
+        o, c = oids[start:end], cids[max(0, start - n_o) : max(0, end - n_o)]
+        parts.append(o + c)
+        calls.append(_build.batch_cancel_checked(o, c or None))
+        start = end
+    return parts, calls, oids, cids
+
+
+def send_chunks(
+    link: Link, calls: list[Call], secs: float, waiters: list[Any] | None = None
+) -> tuple[list[int], list[Any], KrakenwireError | None]:
+    """Write every chunk; returns the handles, their waiters and the error that stopped the
+    sending part-way (``None`` if all went). Raises when nothing was sent."""
     handles: list[int] = []
-    futs: list[asyncio.Future[Any]] = []
-    unsent: KrakenwireError | None = None
+    futs: list[Any] = []
     try:
-        if session.check is not None:
+        if link.session.check is not None:
             # Every chunk passes the risk check before any is sent: a veto sends nothing.
-            for h, fut in link.start_all(calls, secs):
+            for h, fut in link.start_all(calls, secs, waiters):
                 handles.append(h)
                 futs.append(fut)
         else:
-            for call in calls:
+            for i, call in enumerate(calls):
                 # Each chunk is written as soon as it is built: the first leaves after one.
-                h, fut = link.start(call, secs)
+                h, fut = link.start(call, secs, waiters[i] if waiters is not None else None)
                 handles.append(h)
                 futs.append(fut)
     except KrakenwireError as exc:
         if not futs:
-            if tracker is not None:
-                tracker.abandon()
             raise  # nothing was sent (a veto, no connection): the caller's error
-        unsent = exc  # some chunks are on the wire: report the rest as not sent
-    try:
-        outcomes = await asyncio.gather(*futs, return_exceptions=True)
-    except asyncio.CancelledError:
-        for h in handles:
-            link.abandon(h)
-        if tracker is not None:
-            tracker.abandon()
-        raise
+        return handles, futs, exc  # some chunks are on the wire: the rest were not sent
+    return handles, futs, None
+
+
+def assemble(
+    parts: list[list[str]], outcomes: list[Any], unsent: KrakenwireError | None
+) -> CancelOrdersResult:
+    """One :class:`CancelOrdersResult` from each sent chunk's outcome (and the unsent rest)."""
     chunks = []
     for part, out in zip(parts, outcomes, strict=False):
         if isinstance(out, KrakenwireError):
@@ -138,11 +152,42 @@ async def cancel_many(
             chunks.append(ChunkOutcome(list(part), out, None))
     if unsent is not None:
         reason = unsent if isinstance(unsent, NotExecuted) else None
-        for part in parts[len(futs) :]:
+        for part in parts[len(outcomes) :]:
             chunks.append(ChunkOutcome(list(part), None, reason or unsent))
-    result = CancelOrdersResult(chunks)
+    return CancelOrdersResult(chunks)
+
+
+async def cancel_many(
+    client: CancelHost,
+    ids: Iterable[str | int],
+    cl_ord_id: Iterable[str] | None,
+    secs: float,
+    confirm: Any,
+) -> CancelOrdersResult:
+    """:meth:`Client.cancel_orders`."""
+    wait = check_confirm(confirm)
+    parts, calls, oids, cids = plan(ids, cl_ord_id)
+    if wait is not False:
+        await _view_ready(client, secs)
+    tracker = CancelTracker(client.open_orders, oids, cids) if wait is not False else None
+    link = client._link
+    try:
+        handles, futs, unsent = send_chunks(link, calls, secs)
+    except BaseException:
+        if tracker is not None:
+            tracker.abandon()
+        raise
+    try:
+        outcomes = await asyncio.gather(*futs, return_exceptions=True)
+    except asyncio.CancelledError:
+        for h in handles:
+            link.abandon(h)
+        if tracker is not None:
+            tracker.abandon()
+        raise
+    result = assemble(parts, outcomes, unsent)
     if tracker is not None:
-        rejected = [i for c in chunks if c.outcome == "rejected" for i in c.ids]
+        rejected = [i for c in result.chunks if c.outcome == "rejected" for i in c.ids]
         result.confirmation = await tracker.wait(
             secs if wait is True else float(wait), rejected=rejected
         )

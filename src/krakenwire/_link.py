@@ -153,31 +153,40 @@ class Link:
 
     # ---- the hot path ---------------------------------------------------------------------
 
-    def start(self, call: Call, timeout: float) -> tuple[int, asyncio.Future[Any]]:
-        """Send ``call`` now; return its handle and the Future its outcome will resolve.
+    def _transport(self, call: Call) -> picows.WSTransport:
+        t = self.transport
+        if t is None or t.is_disconnected:
+            raise NotConnected(f"not connected: {call.spec.name} was not sent")
+        return t
+
+    def _vetoed(self, exc: RiskRejected) -> None:
+        audit = self.plugins.audit
+        if audit is not None and exc.request is not None and self.loop is not None:
+            self.loop.call_soon(audit, exc.request, exc, 0, self.context)
+
+    def start(
+        self, call: Call, timeout: float, waiter: Any = None
+    ) -> tuple[int, asyncio.Future[Any]]:
+        """Send ``call`` now; return its handle and the Future its outcome will resolve (or
+        ``waiter``, any object with a Future's ``done``/``set_result``/``set_exception``).
 
         Raises:
             NotConnected: no open socket (nothing sent). RiskRejected: vetoed (nothing sent).
             ValidationError: it cannot be encoded (nothing sent).
         """
-        t = self.transport
-        if t is None or t.is_disconnected:
-            raise NotConnected(f"not connected: {call.spec.name} was not sent")
+        t = self._transport(call)
         now = _now_ns()
         try:
             rid, data = self.session.send(call, now, int(timeout * 1e9))
         except RiskRejected as exc:
-            audit = self.plugins.audit
-            if audit is not None and exc.request is not None:
-                self.loop.call_soon(audit, exc.request, exc, 0, self.context)  # type: ignore[union-attr]
+            self._vetoed(exc)
             raise
         loop = self.loop
         assert loop is not None
-        fut = loop.create_future()
-        self.futures[rid] = fut
+        fut = self.futures[rid] = loop.create_future() if waiter is None else waiter
         intent = self.plugins.intent
         if intent is not None:
-            intent(call.view(rid), self.context)
+            intent(self.session.view(rid), self.context)
         # One sweeping timer per connection instead of a TimerHandle per request: arming and
         # cancelling a call_later cost more than the rest of the send.
         if self._sweeper is None:
@@ -186,28 +195,26 @@ class Link:
         self.last_tx_ns = now
         return rid, fut
 
-    def start_all(self, calls: list[Call], timeout: float) -> list[tuple[int, asyncio.Future[Any]]]:
-        """Send several requests that go together (all checked before any is written)."""
-        t = self.transport
-        if t is None or t.is_disconnected:
-            raise NotConnected(f"not connected: {calls[0].spec.name} was not sent")
+    def start_all(
+        self, calls: list[Call], timeout: float, waiters: list[Any] | None = None
+    ) -> list[tuple[int, asyncio.Future[Any]]]:
+        """Send requests that go together: every one passes the risk check before any is
+        written (a veto sends none)."""
+        t = self._transport(calls[0])
         now = _now_ns()
         try:
             frames = self.session.send_all(calls, now, int(timeout * 1e9))
         except RiskRejected as exc:
-            audit = self.plugins.audit
-            if audit is not None and exc.request is not None:
-                self.loop.call_soon(audit, exc.request, exc, 0, self.context)  # type: ignore[union-attr]
+            self._vetoed(exc)
             raise
         loop = self.loop
         assert loop is not None
         out = []
         intent = self.plugins.intent
-        for (rid, data), call in zip(frames, calls, strict=True):
-            fut = loop.create_future()
-            self.futures[rid] = fut
+        for i, (rid, data) in enumerate(frames):
+            fut = self.futures[rid] = loop.create_future() if waiters is None else waiters[i]
             if intent is not None:
-                intent(call.view(rid), self.context)
+                intent(self.session.view(rid), self.context)
             t.send(_TEXT, data)
             out.append((rid, fut))
         if self._sweeper is None:

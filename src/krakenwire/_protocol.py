@@ -117,6 +117,11 @@ class Session:
         self._token = token
         self._gen += 1
 
+    def view(self, handle: int) -> RequestView | None:
+        """The view of a pending request (``None`` unless :attr:`views` or a check is set)."""
+        p = self._pending.get(self._moved.get(handle, handle))
+        return p.view if p is not None else None
+
     def pending_handles(self) -> list[int]:
         return [p.handle for p in self._pending.values()]
 

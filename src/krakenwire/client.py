@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
-from . import _build, _entry
+from . import _build, _callbacks, _entry
 from ._auth import Credentials, TokenFetcher
 from ._cancels import cancel_many, confirm_call, reconcile
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
@@ -262,23 +262,26 @@ class Client:
 
     async def cancel_orders(
         self,
-        ids: Iterable[str | int],
+        ids: Iterable[str | int] = (),
         *,
+        cl_ord_id: Iterable[str] | None = None,
         timeout: float | None = None,
         confirm: float | bool = False,
     ) -> CancelOrdersResult:
-        """Cancel any number of orders: ceil(n/50) batch_cancels, all written before any wait.
+        """Cancel any number of orders, named by order id / ``order_userref`` (``ids``) and by
+        ``cl_ord_id``, mixed: the fewest batch_cancels of 2..50 identifiers in all, every
+        frame written before any wait.
 
-        Chunks are balanced so none holds a single id (51 -> 26 + 25); one id goes through
-        ``cancel_order``. Never raises for a chunk's failure: each chunk's result or error
-        (rejected, or unknown after a timeout / lost connection) is in the aggregate. With
-        ``confirm`` ``result.confirmation`` covers every id; ids of a chunk Kraken rejected are
-        ``"rejected"`` there.
+        Chunks are balanced so none holds a single id (51 -> 26 + 25); one identifier goes
+        through ``cancel_order``. Never raises for a chunk's failure: each chunk's result or
+        error (rejected, or unknown after a timeout / lost connection) is in the aggregate.
+        With ``confirm`` ``result.confirmation`` covers every id; ids of a chunk Kraken
+        rejected are ``"rejected"`` there.
 
         Raises:
             ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
         """
-        return await cancel_many(self, ids, self._secs(timeout), confirm)
+        return await cancel_many(self, ids, cl_ord_id, self._secs(timeout), confirm)
 
     async def cancel_all(self, *, timeout: float | None = None) -> CancelAllResult:
         """Cancel every open order of the account (untriggered ones included)."""
@@ -363,8 +366,9 @@ class Client:
         )
         return await self._link.call(call, self._secs(timeout))
 
-    # ---- order entry: the calls are functions of _entry.py, composed in here ----------
-
+    # ---- the zero-hop callback forms (_callbacks.py), order entry (_entry.py) -------------
+    batch_cancel_cb = _callbacks.batch_cancel_cb
+    cancel_orders_cb = _callbacks.cancel_orders_cb
     add_order = _entry.add_order
     batch_add = _entry.batch_add
     amend_order = _entry.amend_order

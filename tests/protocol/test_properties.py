@@ -1,17 +1,16 @@
 """Hypothesis properties of the codecs, timestamps, chunking and the pending table."""
 
-import asyncio
 import json
-import types
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenwire import Abandoned, ConnectionLost, RequestTimeout, ValidationError
 from krakenwire import _messages as m
-from krakenwire._cancels import cancel_many
+from krakenwire._cancels import plan
 from krakenwire._timefmt import format_timestamp, parse_timestamp
 from krakenwire._validate import MAX_BATCH, chunk_sizes
 from krakenwire.protocol import (
@@ -81,38 +80,34 @@ def test_chunking_is_fewest_balanced_and_never_single(n):
     assert max(sizes) - min(sizes) <= 1
 
 
-class _FakeLink:
-    """Just enough of the transport for ``cancel_many``: the real session encodes every chunk
-    and a literal success reply settles it."""
-
-    def __init__(self) -> None:
-        self.session = Session("t")
-        self.frames: list[dict] = []
-
-    def start(self, call, secs):
-        h, data = self.session.send(call, 0, int(secs * 1e9))
-        self.frames.append(json.loads(data))
-        ev = self.session.receive(
-            b'{"method":"batch_cancel","req_id":%d,"success":true,"result":{"count":0}}' % h, 1
-        )
-        assert isinstance(ev, Completed) and ev.handle == h
-        fut = asyncio.get_running_loop().create_future()
-        fut.set_result(ev.result)
-        return h, fut
+cl_ids = st.from_regex(r"[a-z][a-z0-9-]{0,17}", fullmatch=True)
 
 
-@given(st.lists(ids, min_size=2, max_size=400, unique=True))
-def test_every_id_in_exactly_one_chunk(order_ids):
-    """cancel_orders' chunks, as written on the wire, hold every id once and in order."""
-    link = _FakeLink()
-    client = types.SimpleNamespace(_link=link, open_orders=None)
-    res = asyncio.run(cancel_many(client, order_ids, 5.0, False))
-    sent = [f["params"]["orders"] for f in link.frames]
-    assert [f["method"] for f in link.frames] == ["batch_cancel"] * len(sent)
-    assert [len(p) for p in sent] == chunk_sizes(len(order_ids))
-    assert [i for p in sent for i in p] == order_ids
-    assert [c.ids for c in res.chunks] == sent
-    assert len(link.session) == 0
+@given(
+    st.lists(ids, max_size=300, unique=True),
+    st.lists(cl_ids, max_size=120, unique=True),
+)
+def test_every_identifier_in_exactly_one_chunk(order_ids, cl_ord_ids):
+    """cancel_orders' chunks, as written on the wire, hold every order id and cl_ord_id once,
+    in order, in the fewest requests of 2..50 identifiers in all."""
+    n = len(order_ids) + len(cl_ord_ids)
+    if n == 0:
+        with pytest.raises(ValidationError):
+            plan(order_ids, cl_ord_ids)
+        return
+    parts, calls, _, _ = plan(order_ids, cl_ord_ids)
+    s = Session("t")
+    frames = [json.loads(s.send(c, 0, 10**9)[1]) for c in calls]
+    if n == 1:
+        assert [f["method"] for f in frames] == ["cancel_order"]
+        return
+    assert [f["method"] for f in frames] == ["batch_cancel"] * len(frames)
+    sent_o = [f["params"]["orders"] for f in frames]
+    sent_c = [f["params"].get("cl_ord_id") or [] for f in frames]
+    assert [len(o) + len(c) for o, c in zip(sent_o, sent_c, strict=True)] == chunk_sizes(n)
+    assert [i for p in sent_o for i in p] == order_ids
+    assert [i for p in sent_c for i in p] == cl_ord_ids
+    assert parts == [o + c for o, c in zip(sent_o, sent_c, strict=True)]
 
 
 @given(
