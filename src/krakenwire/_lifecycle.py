@@ -202,9 +202,15 @@ class Lifecycle:
         try:
             return await self.link.call(_build.subscribe_executions(), secs)
         except OutcomeUnknown as exc:  # no answer, or the socket dropped: nothing is running
+            code = self.link.close_code
+            why = (
+                f"the server closed the connection (close code {code.value} {code.name})"
+                if code is not None
+                else f"no answer ({type(exc).__name__})"
+            )
             raise ConnectError(
-                f"connected to {self.config.url} but the executions subscribe got no answer "
-                f"({type(exc).__name__}): cannot trade on this connection"
+                f"connected to {self.config.url} but the executions subscribe failed: {why}; "
+                "cannot trade on this connection"
             ) from None
 
     async def _drop(self) -> None:
@@ -289,9 +295,9 @@ class Lifecycle:
         elif ch == "executions":
             try:
                 in_order = self.open_orders.apply(ev)
-            except Exception:
+            except Exception as exc:
                 self.stats.not_understood += 1
-                log.exception("krakenwire: executions frame not understood (ignored)")
+                log.warning("krakenwire %s: ignored an executions frame: %s", self.config.url, exc)
                 in_order = True
             if not in_order and not self.closing:
                 log.warning("krakenwire %s: executions sequence gap: resnapshot", self.config.url)

@@ -108,10 +108,20 @@ class OpenOrders:
 
     def apply(self, msg: ChannelFrame) -> bool:
         """Apply one executions frame. Returns ``False`` when ``sequence`` shows a gap (the
-        frame is still applied; the caller should take a fresh snapshot)."""
+        frame is still applied; the caller should take a fresh snapshot).
+
+        Raises:
+            ValueError: the frame is not a list of order rows (nothing applied).
+        """
         ok = True
         seq = msg.sequence
-        data = msg.data if isinstance(msg.data, list) else ()  # a hostile "data": 5 is ignored
+        data = msg.data
+        # A frame we cannot read is refused whole, before anything changes; its sequence is not
+        # taken, so the next update shows a gap and a fresh snapshot repairs the view.
+        if not isinstance(data, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("order_id", ""), str) for item in data
+        ):
+            raise ValueError(f"executions {msg.type} not understood: {str(data)[:100]}")
         if msg.type == "snapshot":
             self._load(data)
         else:
@@ -119,8 +129,7 @@ class OpenOrders:
                 self.gaps += 1
                 ok = False
             for item in data:
-                if isinstance(item, dict):
-                    self._update(item)
+                self._update(item)
         if type(seq) is int:
             self.sequence = seq
         if msg.type == "snapshot":
