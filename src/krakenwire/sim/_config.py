@@ -68,8 +68,8 @@ class SimConfig:
             ``SYMBOL PRICE`` / ``SYMBOL,PRICE`` per line; ``#`` starts a comment; the last
             price holds when a symbol's path runs out.
         tick_size: prices are rounded to it.
-        partial_fill_prob: probability that a crossing fill takes only part (10..90 %) of
-            what is left.
+        partial_fill_prob: probability that an order's first fill takes only part (10..90 %)
+            of it; the next crossing fills the rest.
         maker_fee, taker_fee: fee rates (Kraken's starter tier: 0.25 % / 0.40 %).
         cancel_race_prob: probability that a cancel finds a resting order filled just
             before it (the fill's executions first, then the cancel's "not open" answer);

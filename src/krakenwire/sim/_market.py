@@ -191,7 +191,8 @@ class Market:
         self, acct: Account, order: Order, price: Decimal, maker: bool, partial: bool
     ) -> None:
         qty = order.left
-        if partial and self._rng.random() < self._cfg.partial_fill_prob:
+        # Only an order's first fill may be partial, so a crossing order fills within two steps.
+        if partial and not order.cum_qty and self._rng.random() < self._cfg.partial_fill_prob:
             part = (qty * Decimal(str(self._rng.uniform(0.1, 0.9)))).quantize(_QTY, ROUND_DOWN)
             if _QTY <= part < qty:
                 qty = part

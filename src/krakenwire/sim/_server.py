@@ -141,6 +141,17 @@ class Simulator:
         """The symbol's current market price (decimal text)."""
         return str(self.engine.market.price(symbol))
 
+    def step_market(self, steps: int = 1) -> str:
+        """Move every symbol's price ``steps`` steps now and fill what they reach (the market
+        timer does the same every ``market_interval`` while ``SimConfig.market`` is on).
+
+        Returns:
+            the BTC/USD price after the steps (decimal text).
+        """
+        for _ in range(steps):
+            self.engine.market.step(self.engine.accounts)
+        return self.price()
+
     def mint_token(self, api_key: str) -> str:
         """A fresh opaque WebSocket token for the account of ``api_key``.
 
