@@ -65,8 +65,8 @@ class ExecFull(_Row, kw_only=True):
     limit_price: Decimal | UnsetType = UNSET
     stop_price: Decimal
     triggers: dict[str, Any] | UnsetType = UNSET
-    post_only: bool = False
-    reduce_only: bool = False
+    post_only: bool | UnsetType = UNSET
+    reduce_only: bool | UnsetType = UNSET
     amended: bool | UnsetType = UNSET
     order_status: str
     fee_usd_equiv: Decimal
@@ -191,7 +191,8 @@ def _triggers(order: Order, status: str, ts: str, last: Decimal | None = None) -
 
 
 def full_row(order: Order, exec_type: str, snapshot: bool = False) -> ExecFull:
-    """A full report; ``snapshot`` adds the cumulative fields and ``amended``."""
+    """A full report (the keys of Kraken's pending_new example); ``snapshot`` adds the
+    cumulative fields, ``post_only``/``reduce_only`` and ``amended``."""
     status = "pending_new" if exec_type == "pending_new" else _status(order)
     row = ExecFull(
         order_id=order.order_id,
@@ -205,8 +206,6 @@ def full_row(order: Order, exec_type: str, snapshot: bool = False) -> ExecFull:
         side=order.side,
         order_type=order.order_type,
         stop_price=order.trigger_price if order.trigger_price is not None else ZERO,
-        post_only=order.post_only,
-        reduce_only=order.reduce_only,
         order_status=status,
         fee_usd_equiv=order.fee,
         timestamp=order.timestamp,
@@ -216,7 +215,13 @@ def full_row(order: Order, exec_type: str, snapshot: bool = False) -> ExecFull:
         row.limit_price = order.limit_price
     if order.trigger_price is not None:
         row.triggers = _triggers(order, "triggered" if order.triggered else "untriggered", "")
+    if order.post_only:
+        row.post_only = True
+    if order.reduce_only:
+        row.reduce_only = True
     if snapshot:
+        row.post_only = order.post_only
+        row.reduce_only = order.reduce_only
         row.cum_qty = order.cum_qty
         row.avg_price = order.avg_price
         row.amended = order.amended

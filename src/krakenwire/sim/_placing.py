@@ -144,6 +144,8 @@ def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> No
     if p.trigger_price is not None:
         order.trigger_price = p.trigger_price
     ctx.entry.placed = [order.order_id]
+    # Both ids: the page's schema lists order_id and cl_ord_id (its example shows only the one
+    # the request named).
     ctx.ok(AmendResult(new_order_id(), order.order_id, order.cl_ord_id))
     acct.amended(order)
     if order.left <= 0:  # the new quantity is at or below what already filled
