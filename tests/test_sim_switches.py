@@ -233,3 +233,31 @@ def test_closes_can_be_turned_off() -> None:
     cfg = SimConfig(idle_timeout=None, close_empty_auth_after=None)
     assert cfg.idle_timeout is None and SimConfig().idle_timeout == 60.0
     assert SimConfig().close_empty_auth_after == 10.0
+
+
+def test_cli_switches_reach_the_simulator() -> None:
+    """``python -m krakenwire.sim`` keeps connections open unless asked; its flags turn on
+    Kraken's closes and the market."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "krakenwire.sim", "--json", "--market", "--seed", "5"]
+    cmd += ["--idle-timeout", "0.3", "--close-unsubscribed-after", "0.3"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            info = json.loads(proc.stdout.readline())
+            assert info["url"] == info["base_url"] + "/v2"
+
+            async def main() -> None:
+                c = await connect(info["base_url"])  # any path is served
+                assert (await c.recv())["channel"] == "status"
+                await asyncio.wait_for(c.disconnected.wait(), 10)
+
+            asyncio.run(main())
+            proc.terminate()
+            assert proc.wait(10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()

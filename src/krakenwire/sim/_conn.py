@@ -62,7 +62,7 @@ class Conn(WSListener):
 
     def __init__(self, eng: Engine) -> None:
         super().__init__()
-        self.sim = eng
+        self.eng = eng
         self.transport: WSTransport | None = None
         self.closed = False
         self.connection_id = eng.rng.getrandbits(63) | (1 << 63)  # Kraken's exceed 2**63
@@ -82,22 +82,22 @@ class Conn(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        self.sim.connected(self)
+        self.eng.connected(self)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._shut()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         t_in = time.time_ns()
-        sim = self.sim
-        sim.frames_received += 1
+        eng = self.eng
+        eng.frames_received += 1
         self.last_in = time.monotonic()
         msg_type = frame.msg_type
         if msg_type is _CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if msg_type is not _TEXT and msg_type is not _BINARY or sim.blackhole:
+        if msg_type is not _TEXT and msg_type is not _BINARY or eng.blackhole:
             return
         self.frames += 1
         try:
@@ -105,7 +105,7 @@ class Conn(WSListener):
         except Exception:  # never let junk (or a sim bug) kill the connection
             _log.exception("simulator failed on a frame")
             self._resp("", None, None, INVALID, clock.text(t_in), 0.0)
-        junk_every = sim.config.junk_every
+        junk_every = eng.config.junk_every
         if junk_every and self.frames % junk_every == 0:
             self.send(_JUNK[(self.frames // junk_every - 1) % len(_JUNK)])
 
@@ -160,7 +160,7 @@ class Conn(WSListener):
             success=error is None,
             error=error,
             time_in=t_in,
-            time_out=self.sim.fmt_out(out_ns),
+            time_out=self.eng.fmt_out(out_ns),
         )
         self.send(ENCODER.encode(resp), delay)
 
@@ -177,7 +177,7 @@ class Conn(WSListener):
             error=error,
             method=method,
             time_in=t_in,
-            time_out=self.sim.fmt_out(time.time_ns() + int(delay * 1e9)),
+            time_out=self.eng.fmt_out(time.time_ns() + int(delay * 1e9)),
         )
         if channel is not None:
             err.channel = channel
@@ -189,7 +189,7 @@ class Conn(WSListener):
 
     def _handle(self, data: bytes, t_in_ns: int) -> None:
         t_in = clock.text(t_in_ns)
-        sim = self.sim
+        eng = self.eng
         try:
             msg = _INBOUND.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -200,15 +200,15 @@ class Conn(WSListener):
         if method in _DECODERS:
             self._trade(method, req_id, msg.params, t_in)
         elif method == "ping":
-            delay = sim.delay()
-            pong = Pong(time_in=t_in, time_out=sim.fmt_out(time.time_ns() + int(delay * 1e9)))
+            delay = eng.delay()
+            pong = Pong(time_in=t_in, time_out=eng.fmt_out(time.time_ns() + int(delay * 1e9)))
             if req_id is not None:
                 pong.req_id = req_id
             self.send(ENCODER.encode(pong), delay)
         elif method == "subscribe" or method == "unsubscribe":
             self._subscription(method, req_id, msg.params, t_in)
         else:
-            self._resp(method or "", req_id, None, INVALID, t_in, sim.delay())
+            self._resp(method or "", req_id, None, INVALID, t_in, eng.delay())
 
     def _malformed(self, data: bytes, t_in: str) -> None:
         """Junk or wrongly typed envelope: echo what can be salvaged (req_id, method)."""
@@ -223,60 +223,60 @@ class Conn(WSListener):
             r = loose.get("req_id")
             method = m if isinstance(m, str) else ""
             req_id = r if isinstance(r, int) and not isinstance(r, bool) else None
-        self._resp(method, req_id, None, INVALID, t_in, self.sim.delay())
+        self._resp(method, req_id, None, INVALID, t_in, self.eng.delay())
 
     def _trade(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
-        sim = self.sim
+        eng = self.eng
         try:
             params = _DECODERS[method].decode(raw)
         except msgspec.ValidationError as e:
             name = unknown_field(e)
             error = f"Unsupported field: '{name}'" if name is not None else INVALID
-            self._resp(method, req_id, None, error, t_in, sim.delay())
+            self._resp(method, req_id, None, error, t_in, eng.delay())
             return
         except msgspec.DecodeError:
-            self._resp(method, req_id, None, INVALID, t_in, sim.delay())
+            self._resp(method, req_id, None, INVALID, t_in, eng.delay())
             return
-        acct = sim.auth(params.token)
+        acct = eng.auth(params.token)
         if acct is None:
-            self._resp(method, req_id, None, SESSION, t_in, sim.delay())
+            self._resp(method, req_id, None, SESSION, t_in, eng.delay())
             return
         entry = LedgerEntry(req_id=req_id, method=method)
         ctx = Ctx(method, req_id, entry)
         _, handler, places = HANDLERS[method]
-        if sim.system == "maintenance":
+        if eng.system == "maintenance":
             ctx.fail("EService:Unavailable")
-        elif places and sim.system == "cancel_only":
+        elif places and eng.system == "cancel_only":
             ctx.fail("EService:Market in cancel_only mode")
         else:
             # Hold executions updates back until the reply is out (reply first, then updates).
-            sim.hold()
+            eng.hold()
             try:
-                handler(sim, ctx, acct, params)
+                handler(eng, ctx, acct, params)
             finally:
-                sim.release()
+                eng.release()
         acct.ledger.append(entry)
         self.trades += 1
-        cfg = sim.config
+        cfg = eng.config
         close = (cfg.close_after is not None and self.trades >= cfg.close_after) or (
-            cfg.close_prob > 0.0 and sim.rng.random() < cfg.close_prob
+            cfg.close_prob > 0.0 and eng.rng.random() < cfg.close_prob
         )
         if cfg.updates_before_reply and not close:
-            sim.flush()  # executions updates first, then the method reply
-        if close or (cfg.drop_reply_prob > 0.0 and sim.rng.random() < cfg.drop_reply_prob):
+            eng.flush()  # executions updates first, then the method reply
+        if close or (cfg.drop_reply_prob > 0.0 and eng.rng.random() < cfg.drop_reply_prob):
             entry.reply_sent = False
         else:
-            delay = sim.delay()
+            delay = eng.delay()
             for result, err in ctx.replies:
                 self._resp(method, req_id, result, err, t_in, delay)
         if close and self.transport is not None:
             self.closed = True
             self.transport.disconnect(graceful=False)
-        sim.flush()
+        eng.flush()
 
     def _subscription(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
-        sim = self.sim
-        delay = sim.delay()
+        eng = self.eng
+        delay = eng.delay()
         try:
             channel = _CHANNEL.decode(raw).channel
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -298,7 +298,7 @@ class Conn(WSListener):
         if channel != "executions":
             self._sub_err(method, req_id, channel, INVALID, t_in, delay)
             return
-        acct = sim.auth(p.token)
+        acct = eng.auth(p.token)
         if acct is None:
             self._sub_err(method, req_id, channel, SESSION, t_in, delay)
             return
@@ -307,7 +307,7 @@ class Conn(WSListener):
                 # Kraken answers with method "subscribe" here (kraken-ws-v2.md §3).
                 self._sub_err("subscribe", req_id, channel, "Subscription Not Found", t_in, delay)
                 return
-            sim.unsubscribe(self)
+            eng.unsubscribe(self)
             self._resp(method, req_id, SubResult(channel), None, t_in, delay)
             return
         if self.account is not None:
@@ -315,13 +315,13 @@ class Conn(WSListener):
             return
         snap_orders = p.snap_orders if p.snapshot is None else p.snapshot
         snap_trades = p.snap_trades if p.snapshot_trades is None else p.snapshot_trades
-        sim.subscribe(self, acct, p.token)
+        eng.subscribe(self, acct, p.token)
         self.order_status = p.order_status
         self.ratecounter = p.ratecounter
-        result = SubResult(channel, sim.config.maxratecount, snap_orders, snap_trades)
+        result = SubResult(channel, eng.config.maxratecount, snap_orders, snap_trades)
         self._resp(method, req_id, result, None, t_in, delay)
         self.seq += 1
-        data = msgspec.Raw(sim.snapshot(acct, snap_orders, snap_trades))
+        data = msgspec.Raw(eng.snapshot(acct, snap_orders, snap_trades))
         self.send(ENCODER.encode(ExecFrame("executions", "snapshot", data, self.seq)), delay)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -332,4 +332,4 @@ class Conn(WSListener):
             self._timer.cancel()
         self._timer = None
         self._q.clear()
-        self.sim.disconnected(self)
+        self.eng.disconnected(self)
