@@ -238,3 +238,32 @@ def test_bad_trigger_orders_are_refused() -> None:
 def test_market_path_file_is_checked(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError):
         Simulator(config=SimConfig(market=True, market_path=path_file(tmp_path, "30000", bad)))
+
+
+def test_relative_triggers_and_iceberg(tmp_path: Path) -> None:
+    async def main(sim: Simulator) -> None:
+        c = await subscribed(sim)
+        pct = await add(
+            c, sim, order_type="stop-loss", side="sell", order_qty=1,
+            triggers={"reference": "index", "price": -1, "price_type": "pct"},
+        )  # fmt: skip
+        quote = await add(
+            c, sim, order_type="take-profit", side="sell", order_qty=1,
+            triggers={"price": 150, "price_type": "quote"},
+        )  # fmt: skip
+        orders = sim.account(sim.token).open_orders
+        assert orders[pct].trigger_price == Decimal("29700.0")
+        assert orders[pct].trigger_reference == "index"
+        assert orders[quote].trigger_price == Decimal(30150)
+        ok = await c.request(
+            req(sim, "add_order", symbol="BTC/USD", order_type="iceberg", side="buy",
+                order_qty=1.5, display_qty=0.1, limit_price=100)
+        )  # fmt: skip
+        assert ok["success"] is True and orders[ok["result"]["order_id"]].order_type == "iceberg"
+        bad = await c.request(
+            req(sim, "add_order", symbol="BTC/USD", order_type="iceberg", side="buy",
+                order_qty=1.5, display_qty=0.01, limit_price=100)
+        )  # fmt: skip
+        assert bad["success"] is False  # display_qty below 1/15 of order_qty
+
+    simrun(main, **MANUAL, market_path=path_file(tmp_path, "30000"))

@@ -40,8 +40,9 @@ from ._wire import (
 __all__ = ["add_order", "amend_order", "batch_add", "edit_order"]
 
 _TRIGGERED = frozenset(("stop-loss", "stop-loss-limit", "take-profit", "take-profit-limit"))
-_LIMITED = frozenset(("limit", "stop-loss-limit", "take-profit-limit"))
-_TYPES = frozenset(("limit", "market")) | _TRIGGERED
+# An iceberg rests like a limit order here (the simulated book has no visible depth).
+_LIMITED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-limit"))
+_TYPES = frozenset(("limit", "iceberg", "market")) | _TRIGGERED
 _SIDES = frozenset(("buy", "sell"))
 # fok is accepted on WS v2 (docs: add_order time_in_force gtc|gtd|ioc|fok).
 _TIFS = frozenset(("gtc", "gtd", "ioc", "fok"))
@@ -219,10 +220,14 @@ def _check(eng: Engine, acct: Account, f: _OrderFields, symbol: str) -> str | No
     if f.order_type == "market" and f.post_only:
         return INVALID
     if f.order_type in _TRIGGERED:
-        if _trigger_price(f) is None:
+        if _trigger_price(f, eng.market.price(symbol), eng.config.tick_size) is None:
             return INVALID
     elif f.triggers is not None:
         return INVALID
+    if f.order_type == "iceberg":
+        # docs: add_order display_qty, at least 1/15 of order_qty
+        if f.display_qty is None or not f.order_qty / 15 <= f.display_qty <= f.order_qty:
+            return INVALID
     if (f.time_in_force == "gtd") != (f.expire_time is not None):
         return INVALID
     if f.expire_time is not None:
@@ -238,16 +243,30 @@ def _check(eng: Engine, acct: Account, f: _OrderFields, symbol: str) -> str | No
     return None
 
 
-def _trigger_price(f: _OrderFields) -> Decimal | None:
-    """``triggers.price`` as a positive Decimal (static price type only), else None."""
+def _trigger_price(f: _OrderFields, last: Decimal, tick: Decimal) -> Decimal | None:
+    """The trigger price ``triggers`` asks for, else None (docs: add_order ``triggers``).
+
+    ``price_type`` ``static`` is a price; ``pct`` a percentage and ``quote`` an amount of the
+    quote currency away from the current price. The simulated market has one price per
+    symbol, so ``reference`` ``index`` and ``last`` both read it.
+    """
     trig = f.triggers or {}
-    if trig.get("price_type", "static") != "static" or trig.get("reference", "last") != "last":
-        return None  # index reference and pct/quote offsets are not simulated
+    kind = trig.get("price_type", "static")
+    if trig.get("reference", "last") not in ("last", "index"):
+        return None
     try:
         price = Decimal(str(trig.get("price")))
     except ArithmeticError:
         return None
-    return price if price.is_finite() and price > 0 else None
+    if not price.is_finite():
+        return None
+    if kind == "pct":
+        price = (last * (1 + price / 100) / tick).to_integral_value() * tick
+    elif kind == "quote":
+        price = last + price
+    elif kind != "static":
+        return None
+    return price if price > 0 else None
 
 
 def _engine(
@@ -293,5 +312,10 @@ def _order(eng: Engine, f: _OrderFields, symbol: str) -> Order:
         reduce_only=f.reduce_only,
         time_in_force=f.time_in_force,
         expire_at=parse_time(f.expire_time) if f.expire_time is not None else None,
-        trigger_price=_trigger_price(f) if f.order_type in _TRIGGERED else None,
+        trigger_price=(
+            _trigger_price(f, eng.market.price(symbol), eng.config.tick_size)
+            if f.order_type in _TRIGGERED
+            else None
+        ),
+        trigger_reference=str((f.triggers or {}).get("reference", "last")),
     )
