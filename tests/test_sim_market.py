@@ -205,6 +205,10 @@ def test_cancel_racing_a_fill() -> None:
         r = await c.request(req(sim, "cancel_order", order_id=[d]))
         assert r["success"] is False and r["error"] == "EOrder:Invalid order"
         assert not acct.open_orders
+        acct.place_order(limit_price="29000")
+        await rows(c, 2)
+        r = await c.request(req(sim, "cancel_all"))
+        assert r["result"] == {"count": 0} and not acct.open_orders
 
     simrun(main, cancel_race_prob=1.0)
 

@@ -111,6 +111,7 @@ def cancel_order(eng: Engine, ctx: Ctx, acct: Account, p: CancelOrderParams) -> 
 
 def cancel_all(eng: Engine, ctx: Ctx, acct: Account, p: TokenParams) -> None:
     """Every open order, untriggered stop-loss/take-profit orders included (docs: cancel_all)."""
+    eng.market.race(acct, list(acct.open_orders))
     ctx.entry.cancelled = _cancel(eng, acct, list(acct.open_orders))
     ctx.ok(CountResult(len(ctx.entry.cancelled)))
 

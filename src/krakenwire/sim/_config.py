@@ -24,10 +24,12 @@ class SimConfig:
         heartbeat_interval: seconds between heartbeats to subscribed connections [DOC ~1].
         idle_timeout: close a connection that sent nothing for this many seconds; ``None``
             never [DOC "about a minute" without traffic, any request such as ping keeps it
-            alive].
+            alive]. Outbound heartbeats do not count as traffic [UNK].
         close_empty_auth_after: close a connection that holds no executions subscription for
             this many seconds (from connect, or from its unsubscribe); ``None`` never [DOC
             a private socket must hold a subscription; the delay is UNK, default 10 s].
+            ``python -m krakenwire.sim`` turns both closes off unless its flags ask for them
+            (a long-running server for the bench's clients, which never subscribe).
         status_on_connect: push a ``status`` frame on connect [DOC for the public endpoint,
             UNK for ws-auth; default on].
         strict_path: refuse (HTTP 404) any request path but ``/v2``; by default any path is
