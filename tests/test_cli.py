@@ -98,7 +98,8 @@ def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
 
 
 def test_cl_ord_id_repeatable(sim_proc):
-    info = sim_proc()
+    # Per-id warnings are a simulator switch (Kraken documents warnings only as advisories).
+    info = sim_proc("--batch-cancel-warnings")
     r = cli(
         "cancel",
         "--url",

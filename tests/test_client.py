@@ -40,7 +40,8 @@ def test_seed_example_end_to_end(run):
 
 def test_lenient_batch_cancel_reports_what_was_not_open(run):
     async def main():
-        async with Simulator() as sim:
+        # Per-id warnings are a simulator switch (Kraken documents warnings only as advisories).
+        async with Simulator(config=SimConfig(batch_cancel_warnings=True)) as sim:
             acct = sim.account(sim.token)
             ids = [o.order_id for o in acct.place(3)]
             async with await krakenwire.connect(sim.url, token=sim.token) as client:

@@ -74,10 +74,22 @@ def test_status_ping_and_wrong_path() -> None:
         assert pong["method"] == "pong" and pong["req_id"] == 101
         assert TS6.match(pong["time_in"]) and TS6.match(pong["time_out"])
         c.close()
+        # Any path is served: a client that appends /v2 to the URL still connects.
+        for url in (sim.base_url, sim.url + "/v2", sim.url.replace("/v2", "/nope")):
+            other = await connect(url)
+            assert (await other.recv())["channel"] == "status"
+            other.close()
+
+    simrun(main)
+
+
+def test_strict_path_refuses_other_paths() -> None:
+    async def main(sim: Simulator) -> None:
+        (await connect(sim.url)).close()
         with pytest.raises(Exception):  # noqa: B017 - picows raises its handshake error
             await connect(sim.url.replace("/v2", "/nope"))
 
-    simrun(main)
+    simrun(main, config=SimConfig(strict_path=True))
 
 
 def test_subscribe_snapshot_sequence_and_place() -> None:
@@ -125,12 +137,14 @@ def test_subscribe_snapshot_sequence_and_place() -> None:
         placed = acct.place(2, symbol="ETH/USD")
         upd = await c.recv()
         assert upd["type"] == "update" and upd["sequence"] == snap["sequence"] + 1
-        assert [r["order_id"] for r in upd["data"]] == [o.order_id for o in placed]
-        assert {r["exec_type"] for r in upd["data"]} == {"new"}
+        ids = [o.order_id for o in placed]
+        assert [r["order_id"] for r in upd["data"]] == ids + ids
+        assert [r["exec_type"] for r in upd["data"]] == ["pending_new"] * 2 + ["new"] * 2
         acct.place_order("OAAAAA-BBBBB-CCCCCC", cl_ord_id="mm-1")
         upd2 = await c.recv()
         assert upd2["sequence"] == upd["sequence"] + 1
         assert upd2["data"][0]["cl_ord_id"] == "mm-1"
+        assert upd2["data"][0]["time_in_force"] == "GTC"
         dup = await c.request(req("subscribe", sim, channel="executions"))
         assert dup["success"] is False
         un = await c.request(req("unsubscribe", sim, req_id=9, channel="executions"))
@@ -177,6 +191,8 @@ def test_seed_example_batch_cancel() -> None:
 
 
 def test_batch_cancel_lenient_warnings_and_userref_fanout() -> None:
+    """With batch_cancel_warnings on: one warning per id that was not open."""
+
     async def main(sim: Simulator) -> None:
         acct = sim.account(sim.token)
         o1 = acct.place_order(order_userref=42)
@@ -194,7 +210,7 @@ def test_batch_cancel_lenient_warnings_and_userref_fanout() -> None:
         assert r2["success"] is True and r2["result"]["count"] == 0
         assert len(r2["result"]["warnings"]) == 2
 
-    simrun(main)
+    simrun(main, config=SimConfig(batch_cancel_warnings=True))
 
 
 def test_batch_cancel_strict_and_size_limits() -> None:
@@ -288,7 +304,8 @@ def test_add_order_and_batch_add() -> None:
         pending, new = await c.recv(), await c.recv()
         assert pending["data"][0]["exec_type"] == "pending_new"
         assert new["data"][0]["exec_type"] == "new"
-        assert new["data"][0]["order_qty"] == Decimal("1.25")
+        assert pending["data"][0]["order_qty"] == Decimal("1.25")
+        assert "order_qty" not in new["data"][0]  # Kraken's new update is sparse
         assert acct.open_orders[r["result"]["order_id"]].limit_price == Decimal("37500.1")
         both = await c.request(
             req("add_order", sim, symbol="BTC/USD", cl_ord_id="q-2", order_userref=3, **order)
@@ -536,7 +553,8 @@ def test_cli_json_line_and_sigterm() -> None:
         try:
             assert proc.stdout is not None
             info = json.loads(proc.stdout.readline())
-            assert set(info) == {"url", "rest_url", "token", "tokens", "api_key", "api_secret"}
+            keys = {"url", "base_url", "rest_url", "token", "tokens", "api_key", "api_secret"}
+            assert set(info) == keys and info["url"] == info["base_url"] + "/v2"
 
             async def main() -> None:
                 c, snap = await subscribed_url(info["url"], info["token"])

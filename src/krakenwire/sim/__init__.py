@@ -2,11 +2,15 @@
 
 Kraken has no spot sandbox, so :class:`Simulator` speaks the trading protocol of
 kraken-ws-v2.md on a loopback port: tokens, status, heartbeats, executions, the trading
-methods with Kraken's error strings, and fault switches (:class:`SimConfig`) for latency,
-dropped replies, disconnects and junk frames.
+methods with Kraken's error strings, an optional market that fills orders, and switches
+(:class:`SimConfig`) for undocumented behaviour and faults. It is an independent implementation
+of Kraken's side: it shares no protocol code with the client.
 """
 
-from ._book import Account, LedgerEntry, Order
-from ._server import SimConfig, Simulator
+from ._book import Account, LedgerEntry
+from ._config import SimConfig
+from ._methods import METHODS
+from ._order import Order
+from ._server import Simulator
 
-__all__ = ["Account", "LedgerEntry", "Order", "SimConfig", "Simulator"]
+__all__ = ["METHODS", "Account", "LedgerEntry", "Order", "SimConfig", "Simulator"]

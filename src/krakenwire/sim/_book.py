@@ -1,9 +1,9 @@
-"""Simulated accounts: credentials, open orders with their id indexes, and the audit ledger.
+"""Simulated accounts: credentials, open orders with their id indexes, fills and the ledger.
 
 This module knows nothing about sockets. An :class:`Account` keeps its open orders indexed by
 ``order_id``, ``cl_ord_id`` and ``order_userref`` so that every cancel flavour Kraken offers
-(kraken-ws-v2.md §4) resolves in O(ids); it reports each change to a sink the server installs,
-which turns it into ``executions`` frames.
+(kraken-ws-v2.md §4) resolves in O(ids); each change becomes ``executions`` rows handed to a
+sink the engine installs.
 """
 
 from __future__ import annotations
@@ -11,39 +11,27 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import msgspec
 
-from ._wire import clock
+from ._clock import clock
+from ._execs import (
+    ExecTrade,
+    Row,
+    amended_row,
+    closed_row,
+    filled_row,
+    full_row,
+    new_row,
+    status_row,
+    trade_row,
+)
+from ._order import Order, new_order_id
 
 __all__ = ["Account", "LedgerEntry", "Order", "new_order_id"]
-
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def new_order_id() -> str:
-    """A fresh Kraken-format order id, ``XXXXXX-XXXXX-XXXXXX`` (uppercase alphanumerics)."""
-    raw = "".join(secrets.choice(_ALNUM) for _ in range(16))
-    return f"O{raw[:5]}-{raw[5:10]}-{raw[10:]}"
-
-
-class Order(msgspec.Struct, kw_only=True):
-    """One open order as the simulated engine holds it."""
-
-    order_id: str
-    symbol: str = "BTC/USD"
-    side: str = "buy"
-    order_type: str = "limit"
-    order_qty: Decimal = Decimal("0.001")
-    limit_price: Decimal = Decimal("30000")
-    cl_ord_id: str | None = None
-    order_userref: int = 0
-    post_only: bool = False
-    time_in_force: str = "gtc"
-    timestamp: str = ""
-    created: float = 0.0  # monotonic seconds, for the order's age
 
 
 class LedgerEntry(msgspec.Struct, kw_only=True):
@@ -63,11 +51,11 @@ class LedgerEntry(msgspec.Struct, kw_only=True):
     reply_sent: bool = True
 
 
-Sink = Callable[["Account", str, list[Order]], None]
+Sink = Callable[["Account", list[Row]], None]
 
 
 class Account:
-    """A simulated Kraken account: API key/secret, open orders, ledger.
+    """A simulated Kraken account: API key/secret, open orders, fills, ledger.
 
     Args:
         api_key: the public key (opaque string).
@@ -79,6 +67,8 @@ class Account:
         self.api_secret = api_secret or base64.b64encode(secrets.token_bytes(64)).decode()
         self.open_orders: dict[str, Order] = {}
         self.ledger: list[LedgerEntry] = []
+        # The last 50 fills, for snap_trades (Kraken's executions page).
+        self.trades: deque[ExecTrade] = deque(maxlen=50)
         self._by_cl: dict[str, str] = {}
         self._by_ref: dict[int, dict[str, None]] = {}  # dict as an ordered set
         # Notional (qty * price, any side) the account may have open; None is unlimited.
@@ -86,33 +76,35 @@ class Account:
         self.funds: Decimal | None = None
         # Kraken's per-pair trading rate counter: pair -> (value, monotonic time of value).
         self.rate: dict[str, tuple[float, float]] = {}
-        # Installed by the server: called with (account, exec_type, orders) after each change.
+        # Installed by the engine: called with (account, rows) after each change.
         self._sink: Sink | None = None
 
     def __repr__(self) -> str:
         return f"Account(api_key={self.api_key!r}, open_orders={len(self.open_orders)})"
 
+    def set_sink(self, sink: Sink | None) -> None:
+        """Install the callback that turns this account's changes into executions frames."""
+        self._sink = sink
+
     # -- placing ---------------------------------------------------------------------------
 
     def place(self, n: int, symbol: str = "BTC/USD") -> list[Order]:
-        """Seed ``n`` resting limit orders and announce them as ``new`` on ``executions``.
+        """Seed ``n`` resting limit orders, announced in one update (``pending_new`` and ``new``).
 
         Returns:
             The orders, in creation order.
         """
         orders = [
-            self._add(
-                Order(
-                    order_id=new_order_id(),
-                    symbol=symbol,
-                    side="buy" if i % 2 == 0 else "sell",
-                    # Bids below, asks above a notional 30000 mid, one tick apart.
-                    limit_price=Decimal(29000 - i) if i % 2 == 0 else Decimal(31000 + i),
-                )
+            Order(
+                order_id=new_order_id(),
+                symbol=symbol,
+                side="buy" if i % 2 == 0 else "sell",
+                # Bids below, asks above a notional 30000 mid, one tick apart.
+                limit_price=Decimal(29000 - i) if i % 2 == 0 else Decimal(31000 + i),
             )
             for i in range(n)
         ]
-        self._emit("new", orders)
+        self._seed(orders)
         return orders
 
     def place_order(
@@ -126,7 +118,7 @@ class Account:
         order_qty: Decimal | str = "0.001",
         limit_price: Decimal | str = "30000",
     ) -> Order:
-        """Seed one open order with chosen ids and announce it as ``new``.
+        """Seed one open order with chosen ids, announced like :meth:`place`.
 
         Raises:
             ValueError: the order_id or cl_ord_id is already open.
@@ -134,19 +126,27 @@ class Account:
         oid = order_id or new_order_id()
         if oid in self.open_orders or (cl_ord_id is not None and cl_ord_id in self._by_cl):
             raise ValueError(f"order id already open: {oid!r} / {cl_ord_id!r}")
-        order = self._add(
-            Order(
-                order_id=oid,
-                symbol=symbol,
-                side=side,
-                order_qty=Decimal(order_qty),
-                limit_price=Decimal(limit_price),
-                cl_ord_id=cl_ord_id,
-                order_userref=order_userref,
-            )
+        order = Order(
+            order_id=oid,
+            symbol=symbol,
+            side=side,
+            order_qty=Decimal(order_qty),
+            limit_price=Decimal(limit_price),
+            cl_ord_id=cl_ord_id,
+            order_userref=order_userref,
         )
-        self._emit("new", [order])
+        self._seed([order])
         return order
+
+    def _seed(self, orders: list[Order]) -> None:
+        # One update frame per seeding call (pending_new and new rows together), so a test
+        # that drops "the next update" drops the whole announcement.
+        for order in orders:
+            self._add(order)
+        ts = _now_text()
+        rows: list[Row] = [full_row(o, "pending_new") for o in orders]
+        rows.extend(new_row(o, ts) for o in orders)
+        self._emit(rows)
 
     def _add(self, order: Order) -> Order:
         if not order.timestamp:
@@ -158,12 +158,20 @@ class Account:
         self._by_ref.setdefault(order.order_userref, {})[order.order_id] = None
         return order
 
-    def accept(self, orders: list[Order]) -> None:
-        """Rest new orders from add_order/batch_add: ``pending_new`` then ``new`` updates."""
+    def announce(self, orders: list[Order]) -> None:
+        """``pending_new`` (full rows) for orders the engine has taken in."""
+        for order in orders:
+            order.timestamp = order.timestamp or _now_text()
+        self._emit([full_row(o, "pending_new") for o in orders])
+
+    def accept(self, orders: list[Order], announced: bool = False) -> None:
+        """Rest orders on the book: ``pending_new`` (unless ``announced``) then sparse ``new``."""
         for order in orders:
             self._add(order)
-        self._emit("pending_new", orders)
-        self._emit("new", orders)
+        if not announced:
+            self.announce(orders)
+        ts = _now_text()
+        self._emit([new_row(o, ts) for o in orders])
 
     def cl_ord_id_in_use(self, cl_ord_id: str) -> bool:
         return cl_ord_id in self._by_cl
@@ -171,21 +179,17 @@ class Account:
     def open_count(self, symbol: str) -> int:
         return sum(1 for o in self.open_orders.values() if o.symbol == symbol)
 
-    def open_notional(self) -> Decimal:
-        return sum((o.order_qty * o.limit_price for o in self.open_orders.values()), Decimal(0))
-
-    def pass_through(self, orders: list[Order], exec_type: str) -> None:
-        """Orders that never rest (market fills, unfilled IOC): ``pending_new``, then
-        ``exec_type`` (``filled`` or ``canceled``)."""
-        for order in orders:
-            order.timestamp = order.timestamp or _now_text()
-        self._emit("pending_new", orders)
-        self._emit(exec_type, orders)
+    def open_notional(self, market_price: Decimal) -> Decimal:
+        return sum(
+            (o.left * (o.limit_price or market_price) for o in self.open_orders.values()),
+            Decimal(0),
+        )
 
     def amended(self, order: Order) -> None:
         """Announce an in-place amendment (same ids) as an ``amended`` update."""
         order.created = time.monotonic()
-        self._emit("amended", [order])
+        order.amended = True
+        self._emit([amended_row(order, _now_text())])
 
     def charge(self, symbol: str, cost: float, decay: float) -> float:
         """Add ``cost`` to the pair's rate counter (after its decay); returns the new value."""
@@ -194,6 +198,40 @@ class Account:
         value = max(0.0, value - (now - at) * decay) + cost
         self.rate[symbol] = (value, now)
         return value
+
+    # -- the market's side -----------------------------------------------------------------
+
+    def fill(
+        self, order: Order, qty: Decimal, price: Decimal, fee_rate: Decimal, maker: bool, tid: int
+    ) -> bool:
+        """Fill ``qty`` of ``order`` at ``price``: a ``trade`` row, and when nothing is left
+        the order leaves the book with a ``filled`` row. Returns True if it is now filled."""
+        fee = (qty * price * fee_rate).quantize(Decimal("0.00000001"))
+        order.cum_qty += qty
+        order.cum_cost += qty * price
+        order.fee += fee
+        ts = _now_text()
+        row = trade_row(order, qty, price, fee, maker, tid, ts)
+        self.trades.append(row)
+        done = order.cum_qty >= order.order_qty
+        if done:
+            self.remove([order.order_id])
+            self._emit([row, filled_row(order, ts)])
+        else:
+            self._emit([row])
+        return done
+
+    def trigger(self, order: Order, last: Decimal) -> None:
+        """A stop-loss/take-profit order's trigger fired: a ``status`` row."""
+        order.triggered = True
+        self._emit([status_row(order, _now_text(), last)])
+
+    def close(self, orders: Iterable[Order], exec_type: str, reason: str) -> None:
+        """Orders that end without a user cancel (``expired``, unfilled IOC/FOK ``canceled``)."""
+        ts = _now_text()
+        gone = list(orders)
+        self.remove(o.order_id for o in gone)
+        self._emit([closed_row(o, exec_type, ts, reason) for o in gone])
 
     # -- lookups and cancels ---------------------------------------------------------------
 
@@ -235,15 +273,17 @@ class Account:
     def cancel(self, order_ids: Iterable[str]) -> list[Order]:
         """Cancel orders and announce them as ``canceled``; returns what was really open."""
         gone = self.remove(order_ids)
-        self._emit("canceled", gone)
+        if gone:
+            ts = _now_text()
+            self._emit([closed_row(o, "canceled", ts, "User requested") for o in gone])
         return gone
 
     def cancel_all(self) -> list[Order]:
         return self.cancel(list(self.open_orders))
 
-    def _emit(self, exec_type: str, orders: list[Order]) -> None:
-        if orders and self._sink is not None:
-            self._sink(self, exec_type, orders)
+    def _emit(self, rows: list[Row]) -> None:
+        if rows and self._sink is not None:
+            self._sink(self, rows)
 
 
 def _now_text() -> str:

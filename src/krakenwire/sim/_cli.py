@@ -37,16 +37,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability of executing a trading request without replying",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the random switches")
+    parser.add_argument(
+        "--batch-cancel-warnings",
+        action="store_true",
+        help="lenient batch_cancel also warns once per id that was not open",
+    )
+    parser.add_argument(
+        "--shuffle-cancel-replies",
+        action="store_true",
+        help="answer a multi-id cancel_order in a random order, not the request's",
+    )
+    parser.add_argument(
+        "--cancel-gone-cost",
+        type=float,
+        default=0.0,
+        help="rate-counter points a cancel of an order that is not open costs (default 0)",
+    )
+    # A long-running server (by hand, or the bench's raw clients that never subscribe) keeps
+    # connections open unless asked; Simulator() in code closes them as Kraken does (60 / 10).
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=0.0,
+        help="close a connection silent this many seconds, as Kraken does after ~60; "
+        "0 never (default)",
+    )
+    parser.add_argument(
+        "--close-unsubscribed-after",
+        type=float,
+        default=0.0,
+        help="close a connection holding no executions subscription after this many seconds, "
+        "as Kraken does; 0 never (default)",
+    )
+    parser.add_argument("--strict-path", action="store_true", help="serve only the /v2 path")
+    parser.add_argument(
+        "--market", action="store_true", help="run the market: prices move and orders fill"
+    )
+    parser.add_argument(
+        "--market-path", default=None, help="replay prices from this file (implies --market)"
+    )
+    parser.add_argument(
+        "--market-interval", type=float, default=0.25, help="seconds between price steps"
+    )
+    parser.add_argument(
+        "--volatility", type=float, default=0.0005, help="std deviation of one step's log return"
+    )
+    parser.add_argument(
+        "--cancel-race-prob",
+        type=float,
+        default=0.0,
+        help="probability that a cancel finds its order filled just before it",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
 
 
 def _config(args: argparse.Namespace) -> SimConfig:
     return SimConfig(
         batch_cancel_mode="strict" if args.strict else "lenient",
+        batch_cancel_warnings=args.batch_cancel_warnings,
+        cancel_reply_order="shuffled" if args.shuffle_cancel_replies else "request",
+        cancel_gone_cost=args.cancel_gone_cost,
+        idle_timeout=args.idle_timeout or None,
+        close_empty_auth_after=args.close_unsubscribed_after or None,
+        strict_path=args.strict_path,
         doc_timestamps=args.doc_timestamps,
         latency=args.latency,
         drop_reply_prob=args.drop_prob,
         seed=args.seed,
+        market=args.market or args.market_path is not None,
+        market_path=args.market_path,
+        market_interval=args.market_interval,
+        market_volatility=args.volatility,
+        cancel_race_prob=args.cancel_race_prob,
     )
 
 
@@ -58,7 +120,7 @@ async def run(args: argparse.Namespace) -> int:
     """
     try:
         sim = Simulator(args.host, args.port, orders=args.orders, config=_config(args))
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"krakenwire sim: {e}", file=sys.stderr, flush=True)
         return 2
     stop = asyncio.Event()
@@ -71,6 +133,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.json:
             line = {
                 "url": sim.url,
+                "base_url": sim.base_url,
                 "rest_url": sim.rest_url,
                 "token": sim.token,
                 "tokens": sim.tokens,
@@ -80,6 +143,7 @@ async def run(args: argparse.Namespace) -> int:
             print(json.dumps(line), flush=True)
         else:
             print(sim.url, flush=True)
+            print(f"base url (for clients that append /v2): {sim.base_url}", flush=True)
             print(f"rest url: {sim.rest_url}", flush=True)
             print(f"token: {sim.token}", flush=True)
             print(f"api key: {key}", flush=True)

@@ -12,15 +12,19 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from ._book import Account, LedgerEntry
-from ._trading import HANDLERS, INVALID, Ctx
+from ._clock import clock
+from ._ctx import INVALID, Ctx
+from ._engine import Engine
+from ._methods import HANDLERS
 from ._wire import (
     ENCODER,
+    ChannelOnly,
     ExecFrame,
     Inbound,
     Pong,
@@ -28,18 +32,15 @@ from ._wire import (
     SubErr,
     SubResult,
     SubscribeParams,
-    clock,
     unknown_field,
 )
-
-if TYPE_CHECKING:
-    from ._server import Simulator
 
 __all__ = ["Conn"]
 
 _log = logging.getLogger("krakenwire.sim")
 _INBOUND = msgspec.json.Decoder(Inbound)
 _SUBSCRIBE = msgspec.json.Decoder(SubscribeParams)
+_CHANNEL = msgspec.json.Decoder(ChannelOnly)
 _DECODERS = {name: msgspec.json.Decoder(spec[0]) for name, spec in HANDLERS.items()}
 _LOOSE: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 _TEXT = WSMsgType.TEXT
@@ -59,41 +60,44 @@ _JUNK: tuple[bytes, ...] = (
 class Conn(WSListener):
     """Server side of one WebSocket connection to the simulator."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, eng: Engine) -> None:
         super().__init__()
-        self.sim = sim
+        self.eng = eng
         self.transport: WSTransport | None = None
         self.closed = False
-        self.connection_id = sim.rng.getrandbits(63) | (1 << 63)  # Kraken's exceed 2**63
+        self.connection_id = eng.rng.getrandbits(63) | (1 << 63)  # Kraken's exceed 2**63
         self.account: Account | None = None  # set while subscribed to executions
         self.token: str | None = None
+        self.order_status = True
+        self.ratecounter = False
+        self.last_in = self.unsubscribed_at = time.monotonic()
         self.seq = 0
         self.frames = 0
         self.trades = 0
         self._loop = asyncio.get_running_loop()
         self._q: deque[tuple[float, bytes]] = deque()
         self._timer: asyncio.TimerHandle | None = None
-        self._empty_timer: asyncio.TimerHandle | None = None
 
     # -- picows callbacks --------------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        self.sim._connected(self)
+        self.eng.connected(self)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._shut()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         t_in = time.time_ns()
-        sim = self.sim
-        sim.frames_received += 1
+        eng = self.eng
+        eng.frames_received += 1
+        self.last_in = time.monotonic()
         msg_type = frame.msg_type
         if msg_type is _CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if msg_type is not _TEXT and msg_type is not _BINARY or sim.blackhole:
+        if msg_type is not _TEXT and msg_type is not _BINARY or eng.blackhole:
             return
         self.frames += 1
         try:
@@ -101,11 +105,17 @@ class Conn(WSListener):
         except Exception:  # never let junk (or a sim bug) kill the connection
             _log.exception("simulator failed on a frame")
             self._resp("", None, None, INVALID, clock.text(t_in), 0.0)
-        junk_every = sim.config.junk_every
+        junk_every = eng.config.junk_every
         if junk_every and self.frames % junk_every == 0:
             self.send(_JUNK[(self.frames // junk_every - 1) % len(_JUNK)])
 
     # -- sending -----------------------------------------------------------------------------
+
+    def close(self, code: int, reason: bytes) -> None:
+        """Close with a close frame (``code``, ``reason``), as Kraken's idle timeouts do."""
+        if not self.closed and self.transport is not None:
+            self.transport.send_close(WSCloseCode(code), reason)
+            self.transport.disconnect()
 
     def send(self, data: bytes, delay: float = 0.0) -> None:
         """Send now, or after ``delay`` seconds, never ahead of frames already waiting."""
@@ -150,7 +160,7 @@ class Conn(WSListener):
             success=error is None,
             error=error,
             time_in=t_in,
-            time_out=self.sim._fmt_out(out_ns),
+            time_out=self.eng.fmt_out(out_ns),
         )
         self.send(ENCODER.encode(resp), delay)
 
@@ -167,7 +177,7 @@ class Conn(WSListener):
             error=error,
             method=method,
             time_in=t_in,
-            time_out=self.sim._fmt_out(time.time_ns() + int(delay * 1e9)),
+            time_out=self.eng.fmt_out(time.time_ns() + int(delay * 1e9)),
         )
         if channel is not None:
             err.channel = channel
@@ -179,7 +189,7 @@ class Conn(WSListener):
 
     def _handle(self, data: bytes, t_in_ns: int) -> None:
         t_in = clock.text(t_in_ns)
-        sim = self.sim
+        eng = self.eng
         try:
             msg = _INBOUND.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -190,15 +200,15 @@ class Conn(WSListener):
         if method in _DECODERS:
             self._trade(method, req_id, msg.params, t_in)
         elif method == "ping":
-            delay = sim._delay()
-            pong = Pong(time_in=t_in, time_out=sim._fmt_out(time.time_ns() + int(delay * 1e9)))
+            delay = eng.delay()
+            pong = Pong(time_in=t_in, time_out=eng.fmt_out(time.time_ns() + int(delay * 1e9)))
             if req_id is not None:
                 pong.req_id = req_id
             self.send(ENCODER.encode(pong), delay)
         elif method == "subscribe" or method == "unsubscribe":
             self._subscription(method, req_id, msg.params, t_in)
         else:
-            self._resp(method or "", req_id, None, INVALID, t_in, sim._delay())
+            self._resp(method or "", req_id, None, INVALID, t_in, eng.delay())
 
     def _malformed(self, data: bytes, t_in: str) -> None:
         """Junk or wrongly typed envelope: echo what can be salvaged (req_id, method)."""
@@ -213,61 +223,67 @@ class Conn(WSListener):
             r = loose.get("req_id")
             method = m if isinstance(m, str) else ""
             req_id = r if isinstance(r, int) and not isinstance(r, bool) else None
-        self._resp(method, req_id, None, INVALID, t_in, self.sim._delay())
+        self._resp(method, req_id, None, INVALID, t_in, self.eng.delay())
 
     def _trade(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
-        sim = self.sim
+        eng = self.eng
         try:
             params = _DECODERS[method].decode(raw)
         except msgspec.ValidationError as e:
             name = unknown_field(e)
             error = f"Unsupported field: '{name}'" if name is not None else INVALID
-            self._resp(method, req_id, None, error, t_in, sim._delay())
+            self._resp(method, req_id, None, error, t_in, eng.delay())
             return
         except msgspec.DecodeError:
-            self._resp(method, req_id, None, INVALID, t_in, sim._delay())
+            self._resp(method, req_id, None, INVALID, t_in, eng.delay())
             return
-        acct = sim._auth(params.token)
+        acct = eng.auth(params.token)
         if acct is None:
-            self._resp(method, req_id, None, SESSION, t_in, sim._delay())
+            self._resp(method, req_id, None, SESSION, t_in, eng.delay())
             return
-        self._authed()
         entry = LedgerEntry(req_id=req_id, method=method)
         ctx = Ctx(method, req_id, entry)
         _, handler, places = HANDLERS[method]
-        if sim.system == "maintenance":
+        if eng.system == "maintenance":
             ctx.fail("EService:Unavailable")
-        elif places and sim.system == "cancel_only":
+        elif places and eng.system == "cancel_only":
             ctx.fail("EService:Market in cancel_only mode")
         else:
             # Hold executions updates back until the reply is out (reply first, then updates).
-            sim._batching = True
+            eng.hold()
             try:
-                handler(sim, ctx, acct, params)
+                handler(eng, ctx, acct, params)
             finally:
-                sim._batching = False
+                eng.release()
         acct.ledger.append(entry)
         self.trades += 1
-        cfg = sim.config
+        cfg = eng.config
         close = (cfg.close_after is not None and self.trades >= cfg.close_after) or (
-            cfg.close_prob > 0.0 and sim.rng.random() < cfg.close_prob
+            cfg.close_prob > 0.0 and eng.rng.random() < cfg.close_prob
         )
         if cfg.updates_before_reply and not close:
-            sim._flush()  # executions updates first, then the method reply
-        if close or (cfg.drop_reply_prob > 0.0 and sim.rng.random() < cfg.drop_reply_prob):
+            eng.flush()  # executions updates first, then the method reply
+        if close or (cfg.drop_reply_prob > 0.0 and eng.rng.random() < cfg.drop_reply_prob):
             entry.reply_sent = False
         else:
-            delay = sim._delay()
+            delay = eng.delay()
             for result, err in ctx.replies:
                 self._resp(method, req_id, result, err, t_in, delay)
         if close and self.transport is not None:
             self.closed = True
             self.transport.disconnect(graceful=False)
-        sim._flush()
+        eng.flush()
 
     def _subscription(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
-        sim = self.sim
-        delay = sim._delay()
+        eng = self.eng
+        delay = eng.delay()
+        try:
+            channel = _CHANNEL.decode(raw).channel
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            channel = None
+        if channel in _PUBLIC:  # Kraken's recorded answer on ws-auth (kraken-ws-v2.md §1)
+            self._sub_err(method, req_id, channel, _PUBLIC_ERR, t_in, delay)
+            return
         try:
             p = _SUBSCRIBE.decode(raw)
         except msgspec.ValidationError as e:
@@ -280,10 +296,9 @@ class Conn(WSListener):
             return
         channel = p.channel
         if channel != "executions":
-            error = _PUBLIC_ERR if channel in _PUBLIC else INVALID
-            self._sub_err(method, req_id, channel, error, t_in, delay)
+            self._sub_err(method, req_id, channel, INVALID, t_in, delay)
             return
-        acct = sim._auth(p.token)
+        acct = eng.auth(p.token)
         if acct is None:
             self._sub_err(method, req_id, channel, SESSION, t_in, delay)
             return
@@ -292,40 +307,29 @@ class Conn(WSListener):
                 # Kraken answers with method "subscribe" here (kraken-ws-v2.md §3).
                 self._sub_err("subscribe", req_id, channel, "Subscription Not Found", t_in, delay)
                 return
-            sim._unsubscribe(self)
+            eng.unsubscribe(self)
             self._resp(method, req_id, SubResult(channel), None, t_in, delay)
-            self._authed()
             return
         if self.account is not None:
             self._sub_err(method, req_id, channel, "Already subscribed", t_in, delay)
             return
-        sim._subscribe(self, acct, p.token)
-        result = SubResult(channel, sim.config.maxratecount, p.snap_orders, p.snap_trades)
+        snap_orders = p.snap_orders if p.snapshot is None else p.snapshot
+        snap_trades = p.snap_trades if p.snapshot_trades is None else p.snapshot_trades
+        eng.subscribe(self, acct, p.token)
+        self.order_status = p.order_status
+        self.ratecounter = p.ratecounter
+        result = SubResult(channel, eng.config.maxratecount, snap_orders, snap_trades)
         self._resp(method, req_id, result, None, t_in, delay)
-        rows = sim._snapshot_rows(acct) if p.snap_orders else []
         self.seq += 1
-        frame = ExecFrame("executions", "snapshot", msgspec.Raw(ENCODER.encode(rows)), self.seq)
-        self.send(ENCODER.encode(frame))
+        data = msgspec.Raw(eng.snapshot(acct, snap_orders, snap_trades))
+        self.send(ENCODER.encode(ExecFrame("executions", "snapshot", data, self.seq)), delay)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _authed(self) -> None:
-        """An authenticated socket with no subscription gets closed, as Kraken does (§1)."""
-        after = self.sim.config.close_empty_auth_after
-        if after is not None and self.account is None and self._empty_timer is None:
-            self._empty_timer = self._loop.call_later(after, self._close_if_empty)
-
-    def _close_if_empty(self) -> None:
-        self._empty_timer = None
-        if not self.closed and self.account is None and self.transport is not None:
-            self.transport.send_close(WSCloseCode.OK, b"no subscription")
-            self.transport.disconnect()
-
     def _shut(self) -> None:
         self.closed = True
-        for timer in (self._timer, self._empty_timer):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._empty_timer = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
         self._q.clear()
-        self.sim._disconnected(self)
+        self.eng.disconnected(self)

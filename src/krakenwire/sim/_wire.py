@@ -1,4 +1,4 @@
-"""Wire shapes of the simulator: inbound request Structs, outbound reply Structs, the clock.
+"""Wire shapes of the simulator: inbound request Structs and outbound reply Structs.
 
 Inbound frames decode in one C pass into the flat :class:`Inbound` whose ``params`` stay
 :class:`msgspec.Raw`; each method then decodes its params Struct with
@@ -10,14 +10,11 @@ frames use, and one shared Encoder writes decimals as exact JSON numbers.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
-
-from .._timefmt import format_timestamp
 
 __all__ = [
     "AddOrderParams",
@@ -33,9 +30,7 @@ __all__ = [
     "CancelOrderParams",
     "CountResult",
     "ENCODER",
-    "ExecCancel",
     "ExecFrame",
-    "ExecOrder",
     "Inbound",
     "OrderIdResult",
     "Pong",
@@ -46,45 +41,11 @@ __all__ = [
     "SubResult",
     "SubscribeParams",
     "TokenParams",
-    "clock",
+    "ChannelOnly",
     "unknown_field",
 ]
 
 ENCODER = msgspec.json.Encoder(decimal_format="number")
-ZERO = Decimal(0)
-
-
-class _Clock:
-    """RFC3339 text from ``time.time_ns()``; the part up to the second is cached."""
-
-    __slots__ = ("_sec", "_prefix")
-
-    def __init__(self) -> None:
-        self._sec = -1
-        self._prefix = ""
-
-    def _head(self, sec: int) -> str:
-        if sec != self._sec:
-            self._prefix = format_timestamp(datetime.fromtimestamp(sec, UTC), digits=0, zulu=False)
-            self._sec = sec
-        return self._prefix
-
-    def text(self, ns: int) -> str:
-        """6 fractional digits and ``Z``: the norm on Kraken's wire."""
-        sec, rem = divmod(ns, 1_000_000_000)
-        return f"{self._head(sec)}.{rem // 1000:06d}Z"
-
-    def doc_text(self, ns: int) -> str:
-        """7 digits, no ``Z``: the ``time_out`` of Kraken's batch_cancel doc example (§3.1)."""
-        sec, rem = divmod(ns, 1_000_000_000)
-        return f"{self._head(sec)}.{rem // 100:07d}"
-
-    def seconds(self, sec: int) -> str:
-        """Second precision with ``Z``, as cancel_all_orders_after's result has it."""
-        return format_timestamp(datetime.fromtimestamp(sec, UTC), digits=0)
-
-
-clock = _Clock()
 
 _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 
@@ -121,8 +82,17 @@ class SubscribeParams(TokenParams, kw_only=True):
     snap_trades: bool = False
     order_status: bool = True
     ratecounter: bool = False
+    rebased: bool = True
     users: str | None = None
     snapshot: bool | None = None
+    snapshot_trades: bool | None = None
+
+
+class ChannelOnly(msgspec.Struct):
+    """The channel of a subscribe, read before its params are checked (public channels carry
+    fields such as ``symbol`` that the executions params refuse)."""
+
+    channel: str | None = None
 
 
 class BatchCancelParams(TokenParams, kw_only=True):
@@ -155,6 +125,7 @@ class _OrderFields(_Params, kw_only=True):
     post_only: bool = False
     reduce_only: bool = False
     margin: bool = False
+    no_mpp: bool = False
     cl_ord_id: str | None = None
     order_userref: int | None = None
     stp_type: str | None = None
@@ -293,42 +264,6 @@ class SubResult(msgspec.Struct, omit_defaults=True):
 class CancelAfterResult(msgspec.Struct):
     currentTime: str  # noqa: N815 - Kraken's key
     triggerTime: str  # noqa: N815 - Kraken's key
-
-
-class ExecOrder(msgspec.Struct, kw_only=True):
-    """A full order report (snapshot rows, pending_new/new)."""
-
-    order_id: str
-    symbol: str
-    side: str
-    order_type: str
-    order_qty: Decimal
-    limit_price: Decimal
-    order_status: str
-    exec_type: str
-    timestamp: str
-    cl_ord_id: str | UnsetType = UNSET
-    order_userref: int  # Kraken sends 0 when unset
-    cum_qty: Decimal
-    time_in_force: str
-    post_only: bool = False
-
-
-class ExecCancel(msgspec.Struct, kw_only=True):
-    """A sparse ``canceled`` update, field for field like the recorded one (§4.11)."""
-
-    timestamp: str
-    order_status: str = "canceled"
-    exec_type: str = "canceled"
-    cum_qty: Decimal = ZERO
-    cum_cost: Decimal = ZERO
-    fee_usd_equiv: Decimal = ZERO
-    avg_price: Decimal = ZERO
-    order_userref: int
-    cancel_reason: str
-    reason: str
-    order_id: str
-    cl_ord_id: str | UnsetType = UNSET
 
 
 class ExecFrame(msgspec.Struct):
