@@ -273,7 +273,11 @@ def test_audit_records_match_the_sim_ledger(run, tmp_path):
             await client.close()
             ledger = [e for e in acct.ledger if e.method == "batch_cancel"]
         plugin.close()
-        recs = [r for r in read_records(path) if r["method"] == "batch_cancel"]
+        recs = [
+            r
+            for r in read_records(path)
+            if r["method"] == "batch_cancel" and r.get("ev") == "outcome"
+        ]
         assert [r["req_id"] for r in recs] == [e.req_id for e in ledger]
         assert [r["count"] for r in recs] == [len(e.cancelled) for e in ledger] == [2, 3, 1, 0, 4]
         assert [r["ids"] for r in recs] == [e.requested for e in ledger]
@@ -352,9 +356,13 @@ def test_example_plugin_loads_through_its_entry_point(run, monkeypatch):
     run(main)
 
 
-def test_allow_list_and_disable(monkeypatch):
+def test_allow_list_and_disable(monkeypatch, tmp_path):
     monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.delenv("KRAKENWIRE_PLUGINS", raising=False)
+    monkeypatch.delenv("KRAKENWIRE_AUDIT_PATH", raising=False)
+    names = {n for n, _ in PluginHost().list_plugins()}
+    assert "audit" not in names  # its factory found no configuration: nothing registered
+    monkeypatch.setenv("KRAKENWIRE_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
     names = {n for n, _ in PluginHost().list_plugins()}
     assert {"example", "risk", "audit", "prometheus"} <= names
     monkeypatch.setenv("KRAKENWIRE_PLUGINS", "risk, audit")

@@ -17,7 +17,7 @@ from ._config import (
 from ._connect import connect
 from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
-from ._openorders import OpenOrders
+from ._openorders import OpenOrder, OpenOrders
 from ._orders import OrderType, Side, TimeInForce
 from ._results import (
     AddOrderResult,
@@ -112,6 +112,7 @@ __all__ = [
     "LocalProtocolError",
     "NotConnected",
     "NotExecuted",
+    "OpenOrder",
     "OpenOrders",
     "OrderType",
     "OrderView",

@@ -50,7 +50,7 @@ class CancelTracker:
         for cl in cl_ord_id:
             self._track(cl, view.resolve(cl))
         for ref in userrefs:
-            self._track(str(ref), [o["order_id"] for o in view.by_userref(ref)])
+            self._track(str(ref), [o.order_id for o in view.by_userref(ref)])
 
     def _track(self, ident: str, oids: list[str]) -> None:
         self.targets[ident] = oids

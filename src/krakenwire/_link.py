@@ -274,7 +274,10 @@ class Link:
 
     def resend_held(self) -> None:
         """Re-send every request held for a token refresh (the new token is in the session)."""
-        for _handle, data in self.session.resend_held(_now_ns()):
+        intent = self.plugins.intent
+        for handle, data in self.session.resend_held(_now_ns()):
+            if intent is not None:
+                intent(self.session.view(handle), self.context)
             self.write(data)
 
     def fail_held(self) -> None:

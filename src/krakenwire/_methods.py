@@ -131,7 +131,7 @@ class Call:
     def __repr__(self) -> str:
         return f"Call({self.spec.name!r}, ids={self.all_ids!r})"
 
-    def view(self, req_id: int, resent: bool = False) -> RequestView:
+    def view(self, req_id: int, resent: bool = False, handle: int = 0) -> RequestView:
         """The frozen :class:`RequestView` plugins see (no token, no transport state)."""
         spec = self.spec
         params = self.params
@@ -155,6 +155,7 @@ class Call:
             orders=orders,
             timeout=params.timeout if spec.name == "cancel_all_orders_after" else None,
             resent=resent,
+            handle=handle or req_id,
         )
 
 

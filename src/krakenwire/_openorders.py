@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from ._events import ChannelFrame
 
-__all__ = ["CLOSED_STATUSES", "OpenOrders"]
+__all__ = ["CLOSED_STATUSES", "OpenOrder", "OpenOrders"]
 
 CLOSED_STATUSES = frozenset({"canceled", "filled", "expired"})
 _CLOSING_EXEC = frozenset({"canceled", "filled", "expired"})
@@ -23,11 +24,96 @@ _MAX_CLOSED = 100_000
 _MAX_PLACED = 100_000
 
 
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _dec(v: Any) -> Decimal | None:
+    return Decimal(v) if isinstance(v, Decimal | int) and not isinstance(v, bool) else None
+
+
+class OpenOrder:
+    """One open order as the executions stream last described it (Kraken's sparse updates
+    merged): typed accessors for the fields a market maker reads, ``order[key]`` for any field
+    by Kraken's name, ``fields`` for a copy of all of them. Numbers are ``Decimal``."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._d = fields
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenOrder({self.order_id!r}, {self.side} {self.order_qty} {self.symbol} "
+            f"@ {self.limit_price}, {self.order_status})"
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        return self._d[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._d.get(key, default)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """A copy of every field Kraken sent for the order."""
+        return dict(self._d)
+
+    @property
+    def order_id(self) -> str:
+        return str(self._d["order_id"])
+
+    @property
+    def symbol(self) -> str | None:
+        return _str(self._d.get("symbol"))
+
+    @property
+    def side(self) -> str | None:
+        return _str(self._d.get("side"))
+
+    @property
+    def order_type(self) -> str | None:
+        return _str(self._d.get("order_type"))
+
+    @property
+    def order_status(self) -> str | None:
+        return _str(self._d.get("order_status"))
+
+    @property
+    def time_in_force(self) -> str | None:
+        return _str(self._d.get("time_in_force"))
+
+    @property
+    def order_qty(self) -> Decimal | None:
+        return _dec(self._d.get("order_qty"))
+
+    @property
+    def limit_price(self) -> Decimal | None:
+        return _dec(self._d.get("limit_price"))
+
+    @property
+    def cum_qty(self) -> Decimal | None:
+        return _dec(self._d.get("cum_qty"))
+
+    @property
+    def cl_ord_id(self) -> str | None:
+        return _str(self._d.get("cl_ord_id"))
+
+    @property
+    def order_userref(self) -> int | None:
+        v = self._d.get("order_userref")
+        return v if type(v) is int else None
+
+    @property
+    def timestamp(self) -> str | None:
+        return _str(self._d.get("timestamp"))
+
+
 class OpenOrders:
     """Open orders by ``order_id``, with lookups by ``cl_ord_id`` and ``order_userref``.
 
-    Each order is the dict of its latest known fields (prices and quantities as ``Decimal``).
-    ``ready`` is set once a snapshot has been applied on the current connection.
+    Each order is an :class:`OpenOrder` over its latest known fields (prices and quantities as
+    ``Decimal``). ``ready`` is set once a snapshot has been applied on the current connection.
     """
 
     def __init__(self) -> None:
@@ -55,19 +141,20 @@ class OpenOrders:
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._orders))
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        """The order's latest fields, or ``None`` if it is not open."""
-        return self._orders.get(order_id)
+    def get(self, order_id: str) -> OpenOrder | None:
+        """The open order, or ``None`` if it is not open."""
+        d = self._orders.get(order_id)
+        return OpenOrder(d) if d is not None else None
 
-    def by_cl_ord_id(self, cl_ord_id: str) -> dict[str, Any] | None:
+    def by_cl_ord_id(self, cl_ord_id: str) -> OpenOrder | None:
         oid = self._by_cl.get(cl_ord_id)
-        return self._orders.get(oid) if oid is not None else None
+        return self.get(oid) if oid is not None else None
 
-    def by_userref(self, order_userref: int) -> list[dict[str, Any]]:
-        return [self._orders[o] for o in sorted(self._by_ref.get(order_userref, ()))]
+    def by_userref(self, order_userref: int) -> list[OpenOrder]:
+        return [OpenOrder(self._orders[o]) for o in sorted(self._by_ref.get(order_userref, ()))]
 
-    def values(self) -> list[dict[str, Any]]:
-        return list(self._orders.values())
+    def values(self) -> list[OpenOrder]:
+        return [OpenOrder(d) for d in self._orders.values()]
 
     def closed_status(self, order_id: str) -> str | None:
         """How a recently closed order ended (``"canceled"``, ``"filled"``, ``"expired"``)."""

@@ -203,7 +203,7 @@ class Session:
             call.req.req_id = rid
             call.params.token = self._token
             if p.view is not None:
-                p.view = call.view(rid, resent=True)
+                p.view = call.view(rid, resent=True, handle=p.handle)
             self._pending[rid] = p
             self._moved[p.handle] = rid
             out.append((p.handle, _encode(call.req)))

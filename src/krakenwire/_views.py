@@ -49,6 +49,8 @@ class RequestView(msgspec.Struct, frozen=True, kw_only=True):
         orders: the orders an order-entry request places or changes.
         timeout: ``cancel_all_orders_after``'s seconds (``None`` for other methods).
         resent: ``True`` when this is a re-send (after a token refresh).
+        handle: the ``req_id`` the request was first sent with (differs from ``req_id`` on a
+            re-send): one request's intent and outcome share it.
     """
 
     method: str
@@ -61,6 +63,7 @@ class RequestView(msgspec.Struct, frozen=True, kw_only=True):
     orders: tuple[OrderView, ...] = ()
     timeout: int | None = None
     resent: bool = False
+    handle: int = 0
 
     @property
     def all_ids(self) -> tuple[str, ...]:

@@ -199,7 +199,7 @@ async def _orders(args: argparse.Namespace) -> int:
             print("krakenwire orders: no executions snapshot in time", file=sys.stderr)
             return EXIT_UNKNOWN
         for order in view.values():
-            _emit(order)
+            _emit(order.fields)
     return EXIT_OK
 
 

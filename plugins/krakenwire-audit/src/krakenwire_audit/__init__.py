@@ -1,65 +1,38 @@
-"""krakenwire-audit: an append-only JSON Lines audit of every krakenwire request and outcome.
+"""krakenwire-audit: a write-ahead JSON Lines audit of every krakenwire request.
 
-Register ``AuditPlugin(path, ...)`` through ``krakenwire.connect(plugins=[...])``, or install the
-package: the ``audit`` entry point loads this module, whose hooks write to
-``$KRAKENWIRE_AUDIT_PATH`` through one default :class:`AuditPlugin` built on first use (nothing
-is written when the variable is unset). Read a file back with :func:`read_records`. Importing
-the module has no side effects.
+An INTENT record is taken just before each request's frame is written
+(``krakenwire_request_sent``) and an OUTCOME record after it settles (``krakenwire_audit``);
+:func:`read_requests` pairs them, and lists a request with an intent and no outcome (the
+process stopped while it was in flight) as outcome unknown. Records are buffered and written in
+batches; ``durability`` (``batch``, ``intent``, ``process``) and the fsync settings say what a
+process kill or a machine crash can lose (see :mod:`krakenwire_audit._plugin`).
+
+Register ``AuditPlugin(path, ...)`` through ``krakenwire.connect(plugins=[...])``, or install
+the package: the ``audit`` entry point is the factory :func:`from_env`, called once per client,
+which returns a fresh :class:`AuditPlugin` configured from ``$KRAKENWIRE_AUDIT_PATH`` (and the
+other ``KRAKENWIRE_AUDIT_*`` variables), or ``None`` when that is unset. Importing the module
+has no side effects.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from krakenwire.hookspecs import hookimpl
-
 from ._log import AuditCorruption, AuditLog, read_all_records, read_records
-from ._plugin import AuditPlugin, make_record
+from ._pairs import AuditEntry, outcome_unknown, pair_records, read_requests
+from ._plugin import DURABILITY, AuditPlugin, from_env
+from ._records import intent_record, make_record
 
 __all__ = [
+    "DURABILITY",
     "AuditCorruption",
+    "AuditEntry",
     "AuditLog",
     "AuditPlugin",
-    "default",
+    "from_env",
+    "intent_record",
     "make_record",
+    "outcome_unknown",
+    "pair_records",
     "read_all_records",
     "read_records",
-    "reset_default",
+    "read_requests",
 ]
-
-_default: AuditPlugin | None = None
-_configured = False
-
-
-def default() -> AuditPlugin | None:
-    """The instance the entry-point hooks use (``None`` if ``KRAKENWIRE_AUDIT_PATH`` is unset),
-    built from the environment on first call."""
-    global _default, _configured
-    if not _configured:
-        _default = AuditPlugin.from_env()
-        _configured = True
-    return _default
-
-
-def reset_default() -> None:
-    """Close and forget the default instance (the next hook call re-reads the environment)."""
-    global _default, _configured
-    if _default is not None:
-        _default.close()
-    _default, _configured = None, False
-
-
-@hookimpl
-def krakenwire_audit(request: Any, outcome: Any, elapsed_ns: int) -> None:
-    """Entry-point form of :meth:`AuditPlugin.krakenwire_audit`."""
-    plugin = default()
-    if plugin is not None:
-        plugin.krakenwire_audit(request, outcome, elapsed_ns)
-
-
-@hookimpl
-def krakenwire_connection_event(event: str) -> None:
-    """Entry-point form of :meth:`AuditPlugin.krakenwire_connection_event`."""
-    plugin = default()
-    if plugin is not None:
-        plugin.krakenwire_connection_event(event)

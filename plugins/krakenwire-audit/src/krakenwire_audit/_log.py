@@ -1,7 +1,7 @@
-"""The append-only JSON Lines file: one ``os.write`` per record, fsync by policy, size rotation.
+"""The append-only JSON Lines file: one ``os.write`` per batch, fsync by policy, size rotation.
 
-A record is written with a single ``write(2)`` on an ``O_APPEND`` descriptor, so once
-:meth:`AuditLog.append` returns it is in the kernel and survives the process being killed;
+Records are written with a single ``write(2)`` per batch on an ``O_APPEND`` descriptor, so once
+:meth:`AuditLog.write_lines` returns they are in the kernel and survive the process being killed;
 ``fsync`` (by record count or by age) makes it survive a power loss too. :func:`read_records`
 accepts a truncated last line (a write cut short by a crash) and nothing else.
 """
@@ -120,18 +120,27 @@ class AuditLog:
 
     def append_line(self, line: bytes, redact: str | None = None) -> None:
         """Append an already-encoded JSON object (without its newline)."""
-        if self._fd < 0:
-            raise ValueError(f"audit log {self.path} is closed")
         if redact and redact.encode() in line:
             line = line.replace(redact.encode(), b"<redacted>")
-        data = line + b"\n"
+        self.write_lines(line + b"\n", 1)
+
+    def write_lines(self, data: bytes, count: int) -> None:
+        """Append ``count`` complete lines (``data`` ends with a newline) with one ``write(2)``
+        (more only after a short write); rotate first if they would overflow ``max_bytes``;
+        fsync if the policy says so.
+
+        Raises:
+            ValueError: the log is closed. OSError: the write failed.
+        """
+        if self._fd < 0:
+            raise ValueError(f"audit log {self.path} is closed")
         if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
             self.rotate()
         n = os.write(self._fd, data)
-        while n < len(data):  # a short write (disk full, signal): finish the line
+        while n < len(data):  # a short write (disk full, signal): finish the lines
             n += os.write(self._fd, data[n:])
         self._size += len(data)
-        self.written += 1
+        self.written += count
         if self._dirty_since is None:
             self._dirty_since = self._clock()
         if self.fsync_every is not None and self.unsynced >= self.fsync_every:
