@@ -211,8 +211,11 @@ class HConn(WSListener):
 class HostileServer:
     """A scriptable picows server on ``127.0.0.1`` (or ``::1``): see the module docstring."""
 
-    def __init__(self, host: str = "127.0.0.1", *, rest: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, rest: bool = False, handshake_timeout: float = 5.0
+    ) -> None:
         self.host = host
+        self.handshake_timeout = handshake_timeout
         self.port = 0
         # switches
         self.status_on_connect = True
@@ -345,7 +348,10 @@ class HostileServer:
 
     async def start(self) -> None:
         self._server = await ws_create_server(
-            lambda _req: HConn(self, next(self._numbers)), self.host, 0
+            lambda _req: HConn(self, next(self._numbers)),
+            self.host,
+            0,
+            websocket_handshake_timeout=self.handshake_timeout,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         if self._rest:
