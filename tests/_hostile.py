@@ -19,6 +19,7 @@ Switches (plain attributes, change them at any time):
     count_for: ``f(request) -> int``, the ``count`` of a batch_cancel reply.
     tokens: ``None`` accepts any token; otherwise the set of live tokens (see
         :meth:`invalidate_tokens` and the REST endpoint, which mints into it).
+    record: keep every request in :attr:`HostileServer.requests` (off for long soaks).
 """
 
 from __future__ import annotations
@@ -116,8 +117,10 @@ class HConn(WSListener):
             self.reply({}, error="EGeneral:Invalid arguments")
             return
         msg["_conn"] = self.number
-        self.requests.append(msg)
-        srv.requests.append(msg)
+        srv.received += 1
+        if srv.record:
+            self.requests.append(msg)
+            srv.requests.append(msg)
         method = msg.get("method")
         handler = srv.handlers.get(method) if isinstance(method, str) else None
         if handler is None:
@@ -236,6 +239,8 @@ class HostileServer:
         self.max_subscribed = 0
         self.attempt_times: list[float] = []
         self.frames_received = 0
+        self.received = 0  # JSON-object requests handled (recorded or not)
+        self.record = True  # keep every request in .requests (turn off for long soaks)
         self.rest_calls = 0
         self.requests: list[dict[str, Any]] = []
         self.conns: list[HConn] = []
