@@ -436,3 +436,27 @@ def test_one_token_refresh_for_a_burst_counted_at_the_rest_endpoint(run):
                 assert srv.rest_calls == 2, f"{srv.rest_calls - 1} REST calls for one stale token"
 
     run(main)
+
+
+def test_cancel_order_resent_after_a_token_refresh_returns_its_replies(run):
+    """Found by the hostile soak: a cancel_order rejected for a stale token is re-sent with a
+    fresh one and executes, but the caller got InvalidSession (a NotExecuted error) and the
+    re-sent request's replies were counted as unmatched. A cancel that executed reported as
+    not executed is the worst lie a cancel path can tell."""
+
+    async def main():
+        async with HostileServer(rest=True) as srv:
+            srv.tokens = set()
+            creds = Credentials("key", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+            async with await krakenwire.connect(
+                srv.url, credentials=creds, rest_url=srv.rest_url
+            ) as client:
+                srv.invalidate_tokens()
+                ids = ["OAAAAA-AAAAA-AAAAA1", "OAAAAA-AAAAA-AAAAA2", "OAAAAA-AAAAA-AAAAA3"]
+                r = await client.cancel_order(order_id=ids, timeout=5)
+                assert [x.order_id for x in r.replies] == ids
+                sent = srv.methods("cancel_order")
+                assert len(sent) == 2 and sent[0]["params"]["token"] != sent[1]["params"]["token"]
+                assert client.stats.unmatched == 0
+
+    run(main)
