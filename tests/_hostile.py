@@ -33,7 +33,7 @@ from typing import Any
 from aiohttp import web
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
 
-__all__ = ["HConn", "HostileServer", "deep", "run_isolated", "until"]
+__all__ = ["HConn", "HostileServer", "deep", "open_sockets", "run_isolated", "until"]
 
 TOKEN_PATH = "/0/private/GetWebSocketsToken"
 SESSION = "ESession:Invalid session"
@@ -44,6 +44,20 @@ Handler = Callable[["HConn", dict[str, Any]], None]
 def deep(n: int, inner: str = "0") -> str:
     """JSON text nested ``n`` arrays deep."""
     return "[" * n + inner + "]" * n
+
+
+def open_sockets() -> int:
+    """Sockets this process holds (client and in-process server alike), from /proc/self/fd."""
+    import os
+
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                n += 1
+        except OSError:  # closed while we looked
+            pass
+    return n
 
 
 async def until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

@@ -12,7 +12,7 @@ import pytest
 
 import krakenwire
 from krakenwire import ConnectionLost
-from tests._hostile import HostileServer, deep, run_isolated, until
+from tests._hostile import HostileServer, deep, open_sockets, run_isolated, until
 from tests._rawclient import connect as raw_connect
 
 FAST = {"backoff_base": 0.02, "backoff_cap": 0.1}
@@ -26,7 +26,9 @@ def test_hostile_server_speaks_enough_protocol_for_connect(run):
     async def main():
         async with HostileServer() as srv:
             srv.add_open(order_userref=7)
+            baseline = open_sockets()
             async with await krakenwire.connect(srv.url, token="t0k") as client:
+                assert open_sockets() == baseline + 2  # the client's and the server's end
                 await until(lambda: len(client.open_orders) == 1, what="snapshot")
                 assert (await client.ping()).latency_ns > 0
                 assert (await client.batch_cancel(["A", "B"])).count == 2
@@ -48,6 +50,7 @@ def test_hostile_server_speaks_enough_protocol_for_connect(run):
                 assert len(b.orders) == 2
             assert srv.connections == 1 and srv.max_live == 1 and srv.max_subscribed == 1
             await until(lambda: srv.live == 0, what="socket closed")
+            await until(lambda: open_sockets() == baseline, what="both ends closed")
             methods = [r["method"] for r in srv.requests]
             assert methods[0] == "subscribe" and "batch_cancel" in methods
 
