@@ -181,8 +181,10 @@ def deep_frames(draw):
     return '{"channel":"heartbeat","zz":' + value + "}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hostile_live():
+    """One hostile server and client per test (shared by its examples), so one test's fatal
+    frame does not fail the next test."""
     from tests._hostile import HostileServer
 
     loop = asyncio.new_event_loop()

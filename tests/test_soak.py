@@ -169,10 +169,14 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
             while sent < HOSTILE_TOTAL:
                 rnd += 1
                 assert rnd < 2000, "soak did not progress"
-                if rnd % 53 == 20:  # the socket dies; the next subscribe is refused once
-                    refuse[0] = 1
+                # Rounds 195..255 are quiet (no drop, no invalidation): tracemalloc measures
+                # there, and a new connection's buffers would look like growth (the old one's
+                # were allocated before tracing began, so freeing them is not seen).
+                quiet = 195 <= rnd <= 255
+                if rnd % 53 == 20 and not quiet:  # the socket dies; the next subscribe is
+                    refuse[0] = 1  # refused once
                     srv.drop_all(None)
-                if rnd % 71 == 35:  # Kraken invalidates the token mid-burst
+                if rnd % 71 == 35 and not quiet:  # Kraken invalidates the token mid-burst
                     srv.invalidate_tokens()
                     invalidations += 1
                 if client.state != "connected":
@@ -209,20 +213,23 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
                             unknown += 1
                 rest = outs[CHUNKED:]
                 for i, (s, out) in enumerate(zip(singles, rest[:SINGLES], strict=True)):
-                    if isinstance(out, asyncio.CancelledError | TimeoutError) and i < 15:
-                        abandoned += 1
-                        sent += 1
-                    elif isinstance(out, ConnectionClosed) and not isinstance(out, ConnectionLost):
-                        continue  # not sent
-                    elif isinstance(out, BatchCancelResult):
+                    if isinstance(out, BatchCancelResult):
                         assert out.orders == s and out.count == _answer(s), "wrong caller"
                         ok += 1
                         sent += 1
-                    else:
-                        assert isinstance(out, ConnectionLost | RequestTimeout), repr(out)
+                    elif isinstance(out, ConnectionLost | RequestTimeout):
                         assert list(out.ids) == s
                         unknown += 1
                         sent += 1
+                    elif isinstance(out, ConnectionClosed):
+                        continue  # not sent (reconnecting)
+                    else:
+                        # 0..9 gave up after a tiny wait (sent or not); 10..14 were cancelled
+                        # before they ran (never sent).
+                        assert isinstance(out, asyncio.CancelledError | TimeoutError), repr(out)
+                        assert i < 15, f"request {i} was not abandoned: {out!r}"
+                        abandoned += 1
+                        sent += i < 10
                 for m, out in zip(multis, rest[SINGLES:], strict=True):
                     if isinstance(out, ConnectionClosed) and not isinstance(out, ConnectionLost):
                         continue
@@ -249,6 +256,7 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
             gc.collect()
             grown = sys.getallocatedblocks() - blocks
             assert ok > 0.9 * sent and abandoned > 0
+            assert srv.received >= 0.98 * HOSTILE_TOTAL, f"the server saw {srv.received}"
             assert client.stats.reconnects > 0
             # One token per connection, one per invalidation (each shared by every request it
             # rejected); a token per rejected request is the storm of item 6.
@@ -265,7 +273,8 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
             assert traced[1] - traced[0] < 64 * 1024, traced
             assert grown < 10_000, f"{grown} more memory blocks after {sent} requests"
             print(
-                f"hostile soak: sent={sent} ok={ok} unknown={unknown} abandoned={abandoned}"
+                f"hostile soak: sent={sent} server saw={srv.received} ok={ok} unknown={unknown}"
+                f" abandoned={abandoned}"
                 f" reconnects={client.stats.reconnects} rest={srv.rest_calls} traced={traced}"
                 f" blocks+={grown}"
             )
