@@ -57,6 +57,16 @@ def test_hostile_server_speaks_enough_protocol_for_connect(run):
     run(main)
 
 
+def test_hostile_server_on_ipv6_loopback(run):
+    async def main():
+        async with HostileServer("::1") as srv:
+            assert srv.url.startswith("ws://[::1]:")
+            async with await krakenwire.connect(srv.url, token="t") as client:
+                assert (await client.batch_cancel(["A", "B"])).count == 2
+
+    run(main)
+
+
 def test_hostile_server_scripting_hooks_and_raw_frames(run):
     async def main():
         async with HostileServer() as srv:
