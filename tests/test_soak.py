@@ -245,7 +245,7 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
                     blocks = sys.getallocatedblocks()
                 if rnd == 200:
                     tracemalloc.start()
-                if rnd in (210, 250):
+                if 205 <= rnd <= 250 and rnd % 5 == 0:
                     gc.collect()
                     traced.append(tracemalloc.get_traced_memory()[0])
                 if rnd == 250:
@@ -266,11 +266,14 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
                 invalidations,
             )
             assert srv.max_live <= 1
-            # Memory, traced over 40 rounds (~8,500 requests) in the middle: less than 1.6 kB per
+            # Memory, traced over 40 rounds (~8,500 requests) in the middle: less than 4.8 kB per
             # round (a leak of one small object per request is >= 10 kB per round); and over
             # the whole run, allocated blocks grow by far less than one per request.
-            assert len(traced) == 2, traced
-            assert traced[1] - traced[0] < 64 * 1024, traced
+            # Medians of the first and last three samples: buffers and free lists move the traced
+            # size up and down by tens of kB between two single points on a loaded machine.
+            assert len(traced) == 10, traced
+            first, last = sorted(traced[:3])[1], sorted(traced[-3:])[1]
+            assert last - first < 192 * 1024, traced
             assert grown < 10_000, f"{grown} more memory blocks after {sent} requests"
             print(
                 f"hostile soak: sent={sent} server saw={srv.received} ok={ok} unknown={unknown}"
