@@ -114,6 +114,8 @@ def targets(raw: dict[str, Any], cli: dict[str, Any] | None) -> list[dict[str, A
     rt = _get(raw, "reflector", "rt10") or {}
     out: list[dict[str, Any]] = []
 
+    rng: list[float | None] = [None, None]  # per-round min and max of the last ratio/diff
+
     def add(
         name: str, value: float | None, op: str, target: float, unit: str, why: str = ""
     ) -> None:
@@ -130,19 +132,27 @@ def targets(raw: dict[str, Any], cli: dict[str, Any] | None) -> list[dict[str, A
                 "unit": unit,
                 "verdict": verdict,
                 "detail": why,
+                "rounds_min_max": None if value is None or rng[0] is None else list(rng),
             }
         )
+        rng[:] = [None, None]
 
-    def ratio(a: str, b: str, key: str, scen: dict[str, Rounds] | None = None) -> float | None:
-        src = rt if scen is None else scen
+    def _stat(
+        src: dict[str, Rounds], a: str, b: str, f: Callable[[Any, Any], float]
+    ) -> float | None:
         if a not in src or b not in src:
             return None
-        return paired(src[a], src[b], lambda x, y: x[key] / y[key])
+        vals = spread(src[a], src[b], f)
+        if not vals:
+            return None
+        rng[:] = [min(vals), max(vals)]
+        return statistics.median(vals)
+
+    def ratio(a: str, b: str, key: str, scen: dict[str, Rounds] | None = None) -> float | None:
+        return _stat(rt if scen is None else scen, a, b, lambda x, y: x[key] / y[key])
 
     def diff(a: str, b: str, key: str) -> float | None:
-        if a not in rt or b not in rt:
-            return None
-        return paired(rt[a], rt[b], lambda x, y: x[key] - y[key])
+        return _stat(rt, a, b, lambda x, y: x[key] - y[key])
 
     add(
         "awaitable batch_cancel: CPU per request / picows+msgspec+Future",
@@ -179,6 +189,7 @@ def targets(raw: dict[str, Any], cli: dict[str, Any] | None) -> list[dict[str, A
     kw_add = diff("krakenwire", REF, "p50")
     for peer, times in (("kraken-sdk", 20.0), ("websockets", 10.0)):
         peer_add = diff(peer, REF, "p50")
+        rng[:] = [None, None]  # a ratio of medians: no per-round range
         value = None
         if kw_add is not None and peer_add is not None:
             value = math.inf if kw_add <= 0 else peer_add / kw_add

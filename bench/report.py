@@ -60,13 +60,18 @@ def _value(t: dict[str, Any]) -> str:
 
 
 def targets_table(s: dict[str, Any]) -> list[str]:
-    lines = ["| figure | measured | target | verdict |", "|---|---|---|---|"]
+    lines = [
+        "| figure | measured (median of rounds) | single rounds | target | verdict |",
+        "|---|---|---|---|---|",
+    ]
     for t in s.get("targets", []):
         tgt = f"{t['op']} {t['target']:g}{'' if t['unit'] == 'x' else ' '}{t['unit']}"
         if t["unit"] == "µs" and t["name"].find("minus") >= 0:
             tgt = f"within {t['target']:g} µs"
         verdict = t["verdict"] + (f" ({t['detail']})" if t.get("detail") else "")
-        lines.append(f"| {t['name']} | {_value(t)} | {tgt} | {verdict} |")
+        mm = t.get("rounds_min_max")
+        rounds = "" if not mm else " .. ".join(_value({**t, "value": v}) for v in mm)
+        lines.append(f"| {t['name']} | {_value(t)} | {rounds} | {tgt} | {verdict} |")
     return lines
 
 
@@ -232,8 +237,9 @@ def readme_block(s: dict[str, Any]) -> str:
     return "\n".join(
         [
             README_BEGIN,
-            f"Latest full run ({_title(s)}; the same run as [bench/latest.md](bench/latest.md)), "
-            "10-id `batch_cancel` against the reflector, one in flight:",
+            f"Latest `make bench` ({s['date']}, commit {s['commit']}; the same run as "
+            "[bench/latest.md](bench/latest.md), which has the rest), 10-id `batch_cancel` "
+            "against the reflector, one in flight, medians of 7 rounds:",
             "",
             *headline_table(s),
             "",
