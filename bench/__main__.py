@@ -97,7 +97,7 @@ def plan(mode: str, n: int | None) -> dict[str, Any]:
                     "name": "pipe64",
                     "kind": "pipelined",
                     "ids": 10,
-                    "n": 20000 // k,
+                    "n": 60000 // k,
                     "warmup": 2000 // k,
                     "inflight": 64,
                     "clients": ["picows", "picows-future", "krakenwire", "krakenwire-cb"],
