@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary["targets"] = figures.targets(summary["raw"], cli)
     summary["gate"] = gate.gate_figures(summary["raw"])
+    if args.ci:
+        summary["gate_bounds"] = gate.load_baseline()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{now:%Y%m%d-%H%M%S}-{summary['commit']}" + ("-ci" if args.ci else "")
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=1))
@@ -400,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"results: {RESULTS / (stem + '.json')}  plot: {png}  ({summary['seconds']} s)")
     if args.ci:
-        failures = gate.check(summary["raw"], gate.load_baseline())
+        failures = gate.check(summary["raw"], summary["gate_bounds"])
         for msg in failures:
             print(f"bench-ci FAILED: {msg}", file=sys.stderr)
         if failures:

@@ -65,6 +65,8 @@ def targets_table(s: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for t in s.get("targets", []):
+        if s["mode"] == "ci" and t["value"] is None and not t.get("detail"):
+            continue  # a scenario the short run does not include
         tgt = f"{t['op']} {t['target']:g}{'' if t['unit'] == 'x' else ' '}{t['unit']}"
         if t["unit"] == "µs" and t["name"].find("minus") >= 0:
             tgt = f"within {t['target']:g} µs"
@@ -129,6 +131,21 @@ def table(s: dict[str, Any]) -> str:
         "",
         *targets_table(s),
     ]
+    g, bounds = s.get("gate") or {}, s.get("gate_bounds")
+    if bounds:
+        lines += ["", "### CI gate (bench/gate.py, bounds from bench/baseline.json)", ""]
+        lines += ["| gated figure | measured | bound | |", "|---|---|---|---|"]
+        for key, bound_key, what in (
+            ("cpu_ratio", "cpu_ratio_max", "CPU per request / picows + msgspec + Future"),
+            (
+                "added_latency_ratio",
+                "added_latency_ratio_max",
+                "added p50 / python-kraken-sdk's added p50",
+            ),
+        ):
+            v, b = g.get(key), float(bounds[bound_key])
+            ok = "-" if v is None else ("pass" if v <= b else "FAIL")
+            lines.append(f"| {what} | {_f(v, '{:.2f}')} | <= {b:.2f} | {ok} |")
     pipe = _get(sc, "reflector", "pipe64")
     if pipe:
         lines += ["", "### 64 in flight (10-id batch_cancel, reflector)", ""]
