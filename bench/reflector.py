@@ -21,7 +21,9 @@ out in one write after the last of them (picows' ``frame.last_in_buffer``), so a
 delayed by the replies to the frames before it and the server keeps up with 64 in flight.
 
 Control commands: ``{"kind": "record", "token": T}`` starts recording T's arrivals;
-``{"kind": "stamps", "token": T}`` answers ``{"stamps": [ns, ...]}`` and stops recording it;
+``{"kind": "stamps", "token": T}`` answers ``{"stamps": [ns, ...], "first": ns}`` (every
+batch_cancel frame; the first frame of any method carrying T, e.g. the executions subscribe)
+and stops recording it;
 ``{"kind": "stats"}`` answers the frame and connection counts.
 """
 
@@ -173,6 +175,7 @@ class Reflector:
     def __init__(self) -> None:
         self.cache: dict[tuple[str, bytes], Reply] = {}
         self.recording: dict[str, list[int]] = {}
+        self.first: dict[str, int] = {}
         self.frames = 0
         self.connections = 0
         self.ids = itertools.count(1 << 62)
@@ -224,10 +227,12 @@ class Conn(picows.WSListener):
         raw = bytes(env.params)
         r = refl.reply_for(env.method, raw)
         frames = r.frames(env.req_id)
-        if refl.recording and env.method == "batch_cancel":
+        if refl.recording:
             stamps = refl.recording.get(r.token)
             if stamps is not None:
-                stamps.append(now)
+                if env.method == "batch_cancel":
+                    stamps.append(now)
+                refl.first.setdefault(r.token, now)
         if r.snapshot:
             self.seq += 1
             snap = b'{"channel":"executions","type":"snapshot","data":[],"sequence":%d}' % self.seq
@@ -286,9 +291,11 @@ def control(refl: Reflector, cmd: dict[str, Any]) -> dict[str, Any]:
     kind = cmd.get("kind")
     if kind == "record":
         refl.recording[cmd["token"]] = []
+        refl.first.pop(cmd["token"], None)
         return {"ok": True}
     if kind == "stamps":
-        return {"stamps": refl.recording.pop(cmd["token"], [])}
+        tok = cmd["token"]
+        return {"stamps": refl.recording.pop(tok, []), "first": refl.first.pop(tok, None)}
     if kind == "stats":
         return {"frames": refl.frames, "connections": refl.connections}
     return {"error": f"unknown command {kind!r}"}

@@ -200,8 +200,10 @@ def table(s: dict[str, Any]) -> str:
             lines.append(
                 f"`{cli['command']}`: median {cli['median_ms']:.0f} ms (min {cli['min_ms']:.0f}, "
                 f"max {cli['max_ms']:.0f}) over {cli['runs']} runs after one untimed run; target "
-                f"<= 100 ms. For scale, `python -c pass` starts in {cli['python_start_ms']:.0f} "
-                "ms here."
+                f"<= 100 ms. Its first frame (the executions subscribe) arrived at "
+                f"{cli.get('first_frame_ms', math.nan):.0f} ms (median); the whole command used "
+                f"{cli.get('cpu_ms', math.nan):.0f} ms of CPU (user + sys, until exit). For scale, "
+                f"`python -c pass` takes {cli['python_start_ms']:.0f} ms here."
             )
     for scen, title in (
         ("rt10", "10-id batch_cancel round trip, closed loop (µs)"),
