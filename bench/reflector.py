@@ -220,10 +220,7 @@ class Conn(picows.WSListener):
         try:
             env = _decode_env(frame.get_payload_as_memoryview())
         except (msgspec.DecodeError, msgspec.ValidationError):
-            transport.send(
-                TEXT, b'{"method":"","success":false,"error":"' + INVALID.encode() + b'"}'
-            )
-            return
+            env = Envelope()  # junk: answered in order like any request, as method ""
         raw = bytes(env.params)
         r = refl.reply_for(env.method, raw)
         frames = r.frames(env.req_id)

@@ -67,3 +67,34 @@ def test_krakenwire_against_the_reflector_public_api_only(run):
             await asyncio.sleep(0)
 
     run(main)
+
+
+def test_junk_gets_an_error_in_order(run):
+    async def main():
+        refl = reflector.Reflector()
+        server = await picows.ws_create_server(lambda _r: reflector.Conn(refl), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        got: list[bytes] = []
+        done = asyncio.get_running_loop().create_future()
+
+        class L(picows.WSListener):
+            def on_ws_frame(self, transport, frame):
+                got.append(frame.get_payload_as_bytes())
+                if len(got) == 4 and not done.done():
+                    done.set_result(None)
+
+        t, _ = await picows.ws_connect(L, f"ws://127.0.0.1:{port}/v2")
+        try:
+            for data in (b'{"method":"ping","req_id":1}', b"not json", b'{"method":"ping"}'):
+                t.send(picows.WSMsgType.TEXT, data)
+            await asyncio.wait_for(done, 5)
+            msgs = [json.loads(g) for g in got]
+            assert msgs[0]["channel"] == "status"
+            assert msgs[1] == {**msgs[1], "method": "pong", "req_id": 1}
+            assert msgs[2]["success"] is False and "req_id" not in msgs[2]
+            assert msgs[3]["method"] == "pong" and "req_id" not in msgs[3]
+        finally:
+            t.disconnect()
+            server.close()
+
+    run(main)
