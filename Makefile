@@ -43,13 +43,13 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## full bench (a few minutes): JSON, PNG plot, table, history line
+bench: $(BENCH_STAMP) ## full bench (~2 min): reflector headline + simulator; JSON, PNG, table, README block, history
 	$(BIN)/python -m bench
 
-bench-ci: $(BENCH_STAMP) ## short bench gate (~1 min): fails when p99 ratios regress past bench/baseline.json
+bench-ci: $(BENCH_STAMP) ## short bench gate (~30 s): fails when CPU or added-latency ratios pass bench/baseline.json
 	$(BIN)/python -m bench --ci
 
-bench-plot: $(BENCH_STAMP) ## plot p99 over bench/history.jsonl -> bench/results/history.png
+bench-plot: $(BENCH_STAMP) ## plot bench/history.jsonl -> bench/results/history.png
 	$(BIN)/python -m bench.plot_history
 
 clean: ## remove the virtualenv and caches

@@ -1,9 +1,15 @@
-"""The CI gate: pure functions over a run's summary, so their logic is testable without a run.
+"""The CI gate: pure functions over a run's per-round results, testable without a run.
 
-The gate reads the 10-id closed-loop round trip (``rt10``): krakenwire's p99 as a ratio to the
-bare picows client (the median of the per-round ratios, each measured in the same round) must
-not exceed ``bench/baseline.json``'s bound, and krakenwire's median p99 must be below
-python-kraken-sdk's.
+It reads the 10-id closed loop against the reflector and gates on two ratios to references
+measured in the same rounds, never on a raw latency:
+
+- ``cpu_ratio``: krakenwire's process CPU time per request / picows + msgspec + Future's
+  (median of the per-round ratios). CPU time is the figure least moved by a noisy machine.
+- ``added_latency_ratio``: the latency krakenwire adds at p50 over the bare picows callback
+  client / the latency python-kraken-sdk adds (each a per-round difference, median over
+  rounds). 0.05 would be "20x smaller than python-kraken-sdk's".
+
+Both bounds live in ``bench/baseline.json`` with the spread they were chosen from.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .figures import REF, paired
+
 BASELINE = Path(__file__).with_name("baseline.json")
 
 
@@ -19,24 +27,42 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def check(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+def gate_figures(raw: dict[str, Any]) -> dict[str, float | None]:
+    """The two gated figures (None when a client has no result)."""
+    rt = raw.get("reflector", {}).get("rt10", {})
+    kw, pf, sdk, ref = (rt.get(c) for c in ("krakenwire", "picows-future", "kraken-sdk", REF))
+    cpu = paired(kw, pf, lambda a, b: a["cpu_us"] / b["cpu_us"]) if kw and pf else None
+    lat = None
+    if kw and sdk and ref:
+        kw_add = paired(kw, ref, lambda a, b: a["p50"] - b["p50"])
+        sdk_add = paired(sdk, ref, lambda a, b: a["p50"] - b["p50"])
+        if kw_add is not None and sdk_add is not None and sdk_add > 0:
+            lat = kw_add / sdk_add
+    return {"cpu_ratio": cpu, "added_latency_ratio": lat}
+
+
+def check(raw: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     """Return the gate's failures (empty when it passes)."""
+    figs = gate_figures(raw)
     failures = []
-    rt = summary["scenarios"].get("rt10", {})
-    kw, sdk = rt.get("krakenwire"), rt.get("kraken-sdk")
-    if kw is None or "picows" not in rt:
-        return ["rt10 has no krakenwire or bare picows result"]
-    bound = float(baseline["rt10_p99_ratio_max"])
-    ratio = kw["ratio"]["p99"]
-    if ratio > bound:
+    cpu, lat = figs["cpu_ratio"], figs["added_latency_ratio"]
+    cpu_max = float(baseline["cpu_ratio_max"])
+    lat_max = float(baseline["added_latency_ratio_max"])
+    if cpu is None:
+        failures.append("no CPU figure: krakenwire or picows + msgspec + Future has no result")
+    elif cpu > cpu_max:
         failures.append(
-            f"krakenwire p99 is {ratio:.2f}x bare picows (bound {bound:.2f}x in baseline.json)"
+            f"krakenwire CPU per request is {cpu:.2f}x picows + msgspec + Future's "
+            f"(bound {cpu_max:.2f}x in baseline.json)"
         )
-    if sdk is None:
-        failures.append("rt10 has no python-kraken-sdk result")
-    elif kw["median"]["p99"] >= sdk["median"]["p99"]:
+    if lat is None:
         failures.append(
-            f"krakenwire p99 {kw['median']['p99']:.0f} us is not below "
-            f"python-kraken-sdk's {sdk['median']['p99']:.0f} us"
+            "no added-latency figure: krakenwire, bare picows or python-kraken-sdk has no "
+            "result (or python-kraken-sdk added nothing over bare picows)"
+        )
+    elif lat > lat_max:
+        failures.append(
+            f"krakenwire adds {lat:.2f}x the p50 latency python-kraken-sdk adds over bare "
+            f"picows (bound {lat_max:.2f}x in baseline.json)"
         )
     return failures

@@ -1,4 +1,10 @@
-"""Draw p99 of the 10-id round trip over ``bench/history.jsonl``: ``make bench-plot``."""
+"""Draw the bench history (``bench/history.jsonl``): ``make bench-plot``.
+
+Top: krakenwire's process CPU per request as a ratio to picows + msgspec + Future, and the
+latency it adds at p50 as a fraction of python-kraken-sdk's, both against the reflector (runs
+since the reflector exists). Bottom: the 10-id p99 ratio to bare picows on the simulator (every
+run, the only figure the older lines have).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .report import NAMES
+from .report import COLORS, NAMES
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,20 +32,25 @@ def main() -> int:
         return 1
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     labels = [f"{r['date'][:16]}\n{r['commit']}" for r in rows]
-    clients = sorted({c for r in rows for c in r["rt10_p99_us"]})
+    for key, name, color in (
+        ("cpu_ratio_picows_future", "CPU / picows + msgspec + Future", COLORS["krakenwire"]),
+        ("added_latency_ratio_sdk", "added p50 / python-kraken-sdk's", COLORS["kraken-sdk"]),
+    ):
+        ax.plot(labels, [r.get(key) for r in rows], marker="o", color=color, label=name)
+    ax.axhline(1.03, color=COLORS["krakenwire"], ls="--", lw=0.8)
+    ax.axhline(0.05, color=COLORS["kraken-sdk"], ls="--", lw=0.8)
+    ax.set_ylabel("krakenwire vs references (reflector)")
+    clients = sorted({c for r in rows for c in r.get("rt10_p99_ratio", {})} - {"picows"})
     for c in clients:
-        ax.plot(labels, [r["rt10_p99_us"].get(c) for r in rows], marker="o", label=NAMES.get(c, c))
-        if c != "picows":
-            ax2.plot(
-                labels,
-                [r["rt10_p99_ratio"].get(c) for r in rows],
-                marker="o",
-                label=NAMES.get(c, c),
-            )
-    ax.set_ylabel("rt10 p99 µs (median of rounds)")
-    ax.set_yscale("log")
-    ax2.set_ylabel("p99 / bare picows")
-    ax2.axhline(1.15, color="k", ls="--", lw=0.8)
+        ax2.plot(
+            labels,
+            [r.get("rt10_p99_ratio", {}).get(c) for r in rows],
+            marker="o",
+            color=COLORS.get(c),
+            lw=3.0 if c == "krakenwire" else 1.2,
+            label=NAMES.get(c, c),
+        )
+    ax2.set_ylabel("simulator: rt10 p99 / bare picows")
     for a in (ax, ax2):
         a.grid(True, alpha=0.3)
         a.legend(fontsize=7)

@@ -1,9 +1,19 @@
-"""One benchmark client in its own process: connects to the simulator, then runs commands.
+"""One bench client in its own process: connects to a server, then runs the runner's commands.
 
-Started by the runner as ``python -m bench.worker CLIENT SIM_JSON``. It prints ``{"ready":..}``
-once connected, then reads one JSON command per line on stdin and answers one JSON line on
-stdout. Every client cancels the same kind of request (ids that are not open, lenient
-simulator: success, count 0, warnings), so the simulator does identical work for every client.
+Started by the runner as ``python -m bench.worker CLIENT SERVER_JSON [INJECT_DELAY_US]``
+(SERVER_JSON: ``url``, ``token``, ``rest_url``, ``api_key``, ``api_secret`` of the reflector or
+the simulator). Every client subscribes to ``executions`` at connect, as krakenwire does, so a
+server treats them all alike. The worker prints ``{"ready": CLIENT}`` (or
+``{"unavailable": why}``) and then answers one JSON command per stdin line with one JSON line.
+
+krakenwire is driven through its public API only: ``krakenwire.connect``,
+``client.batch_cancel``, ``client.cancel_orders``, ``client.batch_cancel_cb`` when the installed
+krakenwire has it, and plugins through ``connect(plugins=[...])``. Nothing here reaches into
+the client; "when was the last frame written" is taken by the reflector as the frame arrives.
+
+Per measured loop the worker reports latency percentiles (HdrHistogram, from a plain list of
+samples so recording costs every client the same ~100 ns) and the process CPU time per request
+(``time.process_time_ns`` around the measured loop, every thread of the process included).
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import collections
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +31,8 @@ from hdrh.histogram import HdrHistogram
 
 perf = time.perf_counter_ns
 wall = time.time_ns
+mono = time.monotonic_ns
+cpu = time.process_time_ns
 
 
 def ids_for(n: int, tag: int = 0) -> list[str]:
@@ -30,12 +43,10 @@ def new_hist() -> HdrHistogram:
     return HdrHistogram(1, 60_000_000_000, 3)
 
 
-def _ts_ns(raw: str) -> int:
-    # Kraken's "2024-01-01T00:00:00.123456Z" (6 digits) -> ns since the epoch.
-    return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1e6) * 1000
-
-
-def summarize(h: HdrHistogram) -> dict[str, Any]:
+def summarize(samples: list[int]) -> dict[str, Any]:
+    h = new_hist()
+    for v in samples:
+        h.record_value(max(v, 1))
     us = 1000.0
     return {
         "count": h.get_total_count(),
@@ -49,8 +60,13 @@ def summarize(h: HdrHistogram) -> dict[str, Any]:
     }
 
 
+def _ts_ns(raw: str) -> int:
+    # Kraken's "2024-01-01T00:00:00.123456Z" (6 digits) -> ns since the epoch.
+    return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1e6) * 1000
+
+
 def split(samples: list[tuple[int, int, str, str]]) -> dict[str, float] | None:
-    """Median µs on the way in, inside the engine, on the way back (shared wall clock)."""
+    """Median µs on the way in, inside the engine, on the way back (simulator's timestamps)."""
     ins, eng, outs = [], [], []
     for t_send, t_recv, raw_in, raw_out in samples:
         if not raw_in or not raw_out:
@@ -69,87 +85,78 @@ def split(samples: list[tuple[int, int, str, str]]) -> dict[str, float] | None:
     return {"in_us": med(ins), "engine_us": med(eng), "back_us": med(outs)}
 
 
-# ---- coroutine clients: rt(ids) -> (time_in_raw, time_out_raw) -------------------------------
+def subscribe_frame(token: str, req_id: int) -> dict[str, Any]:
+    params = {"channel": "executions", "token": token}
+    return {"method": "subscribe", "params": params, "req_id": req_id}
 
 
-class KrakenwireClient:
-    def __init__(self, sim: dict[str, Any], plugin: str | None, delay_us: float) -> None:
-        self.sim, self.plugin, self.delay_ns = sim, plugin, int(delay_us * 1000)
+def busy_wait(ns: int) -> None:
+    end = perf() + ns
+    while perf() < end:
+        pass
+
+
+# ---- awaitable clients: ``await c.rt(ids)`` -> (time_in, time_out) ----------------------------
+
+
+class Krakenwire:
+    """``await client.batch_cancel(ids)``, optionally with the audit or risk plugin."""
+
+    def __init__(self, srv: dict[str, Any], plugin: str | None, delay_us: float) -> None:
+        self.srv, self.plugin, self.delay_ns = srv, plugin, int(delay_us * 1000)
+        self._tmp: Any = None
+
+    def _plugins(self) -> list[object]:
+        if self.plugin == "risk":
+            from krakenwire_risk import RiskPlugin
+
+            return [RiskPlugin()]
+        if self.plugin == "audit":
+            import tempfile
+
+            from krakenwire_audit import AuditPlugin
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="kw-bench-audit-")
+            return [AuditPlugin(self._tmp.name + "/audit.jsonl")]
+        return []
 
     async def connect(self) -> None:
         import krakenwire
 
-        plugins: list[object] = []
-        if self.plugin == "risk":
-            from krakenwire_risk import RiskPlugin
-
-            plugins.append(RiskPlugin())
-        elif self.plugin == "audit":
-            plugins.append(make_audit_plugin())
         self.c = await krakenwire.connect(
-            self.sim["url"], token=self.sim["token"], autoload_plugins=False, plugins=plugins
+            self.srv["url"],
+            token=self.srv["token"],
+            autoload_plugins=False,
+            plugins=self._plugins(),
         )
 
     async def rt(self, ids: list[str]) -> tuple[str, str]:
-        if self.delay_ns:  # only for showing that the CI gate trips; never on by default
-            end = perf() + self.delay_ns
-            while perf() < end:
-                pass
+        if self.delay_ns:  # only to show the CI gate tripping; never on by default
+            busy_wait(self.delay_ns)
         r = await self.c.batch_cancel(ids)
-        return r.time_in_raw, r.time_out_raw
+        return getattr(r, "time_in_raw", ""), getattr(r, "time_out_raw", "")
 
     async def cancel_many(self, ids: list[str]) -> tuple[int, int]:
-        last = [0]
-        link = self.c._link
-        orig = link.start
-
-        def start(call: Any, timeout: Any) -> Any:
-            out = orig(call, timeout)
-            last[0] = perf()
-            return out
-
-        link.start = start  # type: ignore[method-assign]
-        try:
-            t0 = perf()
-            res = await self.c.cancel_orders(ids)
-            t1 = perf()
-        finally:
-            del link.start
-        assert all(ch.error is None for ch in res.chunks), res
-        return last[0] - t0, t1 - t0
+        t0 = mono()
+        res = await self.c.cancel_orders(ids)
+        t1 = mono()
+        bad = [ch.error for ch in res.chunks if ch.error is not None]
+        if bad:
+            raise RuntimeError(f"cancel_orders: {len(bad)} chunk(s) failed: {bad[0]}")
+        return t0, t1
 
     async def close(self) -> None:
         await self.c.close()
-
-
-_TMP: list[Any] = []  # the audit file's directory, removed at exit
-
-
-def make_audit_plugin() -> object:
-    import inspect
-    import tempfile
-
-    import krakenwire_audit as mod
-
-    for name in getattr(mod, "__all__", dir(mod)):
-        obj = getattr(mod, name)
-        if inspect.isclass(obj) and name.endswith("Plugin"):
-            params = inspect.signature(obj).parameters
-            _TMP.append(tempfile.TemporaryDirectory(prefix="kw-bench-audit-"))
-            path = _TMP[-1].name + "/audit.jsonl"
-            for key in ("path", "file", "filename", "log_path"):
-                if key in params:
-                    return obj(**{key: path})
-            return obj()
-    return mod
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
 
 class _JsonClient:
     """A Future per req_id and a reader task: how people use websockets/aiohttp with json."""
 
-    def __init__(self, sim: dict[str, Any]) -> None:
-        self.sim = sim
-        self.token = sim["token"]
+    def __init__(self, srv: dict[str, Any]) -> None:
+        self.srv = srv
+        self.token = srv["token"]
         self.rid = 0
         self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
@@ -161,28 +168,37 @@ class _JsonClient:
             if fut is not None and not fut.done():
                 fut.set_result(msg)
 
-    async def rt(self, ids: list[str]) -> tuple[str, str]:
+    async def _call(self, msg: dict[str, Any]) -> dict[str, Any]:
         self.rid += 1
         rid = self.rid
         fut = asyncio.get_running_loop().create_future()
         self.waiting[rid] = fut
-        msg = {"method": "batch_cancel", "params": {"orders": ids, "token": self.token}}
         msg["req_id"] = rid
         await self._send(json.dumps(msg))
         r = await fut
-        assert r.get("success"), r
+        if not r.get("success"):
+            raise RuntimeError(f"request failed: {r}")
+        return r
+
+    async def subscribe(self) -> None:
+        await asyncio.wait_for(self._call(subscribe_frame(self.token, 0)), 10)
+
+    async def rt(self, ids: list[str]) -> tuple[str, str]:
+        msg = {"method": "batch_cancel", "params": {"orders": ids, "token": self.token}}
+        r = await self._call(msg)
         return r.get("time_in", ""), r.get("time_out", "")
 
     async def _send(self, text: str) -> None:
         raise NotImplementedError
 
 
-class WebsocketsClient(_JsonClient):
+class Websockets(_JsonClient):
     async def connect(self) -> None:
         from websockets.asyncio.client import connect
 
-        self.ws = await connect(self.sim["url"], max_size=None, compression=None)
+        self.ws = await connect(self.srv["url"], max_size=None, compression=None)
         self.reader = asyncio.create_task(self._read())
+        await self.subscribe()
 
     async def _read(self) -> None:
         async for data in self.ws:
@@ -196,13 +212,14 @@ class WebsocketsClient(_JsonClient):
         self.reader.cancel()
 
 
-class AiohttpClient(_JsonClient):
+class Aiohttp(_JsonClient):
     async def connect(self) -> None:
         import aiohttp
 
         self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(self.sim["url"], autoping=True)
+        self.ws = await self.session.ws_connect(self.srv["url"], autoping=True)
         self.reader = asyncio.create_task(self._read())
+        await self.subscribe()
 
     async def _read(self) -> None:
         async for msg in self.ws:
@@ -217,34 +234,41 @@ class AiohttpClient(_JsonClient):
         self.reader.cancel()
 
 
-class KrakenSdkClient:
-    """python-kraken-sdk's SpotWSClient, unmodified: token over REST, fire-and-forget sends."""
+class KrakenSdk:
+    """python-kraken-sdk's SpotWSClient, unmodified: token over REST, fire-and-forget sends,
+    so the time runs until its ``on_message`` callback sees the reply with our req_id."""
 
-    def __init__(self, sim: dict[str, Any]) -> None:
-        self.sim = sim
+    def __init__(self, srv: dict[str, Any]) -> None:
+        self.srv = srv
         self.rid = 0
-        self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.waiting: dict[Any, asyncio.Future[dict[str, Any]]] = {}
 
     async def connect(self) -> None:
         from kraken.spot import SpotWSClient
 
         async def on_message(msg: Any) -> None:
             if isinstance(msg, dict):
-                rid = msg.get("req_id")
-                fut = self.waiting.pop(rid, None) if rid is not None else None
+                key = msg.get("req_id")
+                if key is None and msg.get("method") == "subscribe":
+                    key = "subscribe"
+                fut = self.waiting.pop(key, None) if key is not None else None
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
 
-        base = self.sim["url"].rsplit("/v2", 1)[0]
+        base = self.srv["url"].rsplit("/v2", 1)[0]
         self.c = SpotWSClient(
-            key=self.sim["api_key"],
-            secret=self.sim["api_secret"],
+            key=self.srv["api_key"],
+            secret=self.srv["api_secret"],
             callback=on_message,
             no_public=True,
-            rest_url=self.sim["rest_url"],
+            rest_url=self.srv["rest_url"],
             auth_ws_url=base,
         )
         await self.c.start()
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting["subscribe"] = fut
+        await self.c.subscribe(params={"channel": "executions"})
+        await asyncio.wait_for(fut, 10)
 
     async def rt(self, ids: list[str]) -> tuple[str, str]:
         self.rid += 1
@@ -255,14 +279,12 @@ class KrakenSdkClient:
             {"method": "batch_cancel", "params": {"orders": ids}, "req_id": rid}
         )
         r = await fut
-        assert r.get("success"), r
+        if not r.get("success"):
+            raise RuntimeError(f"request failed: {r}")
         return r.get("time_in", ""), r.get("time_out", "")
 
     async def close(self) -> None:
         await self.c.close()
-
-
-# ---- the floor: bare picows, callback only, pre-encoded bytes ---------------------------------
 
 
 class PicowsFuture:
@@ -270,8 +292,8 @@ class PicowsFuture:
     "picows + msgspec + Future" reference). krakenwire's distance to it is its own overhead;
     its distance to the bare callback client is the price of awaiting."""
 
-    def __init__(self, sim: dict[str, Any]) -> None:
-        self.sim = sim
+    def __init__(self, srv: dict[str, Any]) -> None:
+        self.srv = srv
         self.rid = 0
         self.waiting: dict[int, asyncio.Future[Any]] = {}
 
@@ -281,6 +303,7 @@ class PicowsFuture:
 
         class Reply(msgspec.Struct):
             req_id: int | None = None
+            success: bool | None = None
             time_in: str = ""
             time_out: str = ""
 
@@ -296,16 +319,23 @@ class PicowsFuture:
                     if fut is not None:
                         fut.set_result(r)
 
-        self.t, _ = await picows.ws_connect(L, self.sim["url"])
+        self.t, _ = await picows.ws_connect(L, self.srv["url"])
         self.encode = msgspec.json.Encoder().encode
         self.text = text
+        self.rid += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[self.rid] = fut
+        self.t.send(text, self.encode(subscribe_frame(self.srv["token"], self.rid)))
+        r = await asyncio.wait_for(fut, 10)
+        if not r.success:
+            raise RuntimeError("subscribe refused")
 
     async def rt(self, ids: list[str]) -> tuple[str, str]:
         self.rid += 1
         rid = self.rid
         fut = asyncio.get_running_loop().create_future()
         self.waiting[rid] = fut
-        params = {"orders": ids, "token": self.sim["token"]}
+        params = {"orders": ids, "token": self.srv["token"]}
         self.t.send(
             self.text, self.encode({"method": "batch_cancel", "params": params, "req_id": rid})
         )
@@ -316,32 +346,46 @@ class PicowsFuture:
         self.t.disconnect()
 
 
-class BarePicows:
-    """Replies come back in order (one serial simulator), so a deque pairs them with sends."""
+# ---- callback clients: ``c.fire(i)`` sends request i, ``c.on_reply()`` runs per reply --------
 
-    def __init__(self, sim: dict[str, Any]) -> None:
-        self.sim = sim
+
+class BarePicows:
+    """The floor: picows callbacks, pre-encoded frames, no JSON parse on the timed path.
+    Replies come back in order (one serial server), so sends and replies pair up in order."""
+
+    def __init__(self, srv: dict[str, Any]) -> None:
+        self.srv = srv
         self.rid = 0
+        self.frames: list[bytes] = []
+        self.keep: list[bytes] | None = None  # reply payloads, kept for the split when asked
+        self.on_reply: Callable[[], None] = lambda: None
 
     async def connect(self) -> None:
         import picows
 
         self.TEXT = picows.WSMsgType.TEXT
         outer = self
+        sub = asyncio.get_running_loop().create_future()
 
         class L(picows.WSListener):
             def on_ws_frame(self, transport: Any, frame: Any) -> None:
                 if frame.msg_type is outer.TEXT:
                     data = frame.get_payload_as_bytes()
                     if b'"batch_cancel"' in data:
-                        outer.on_reply(data)
+                        if outer.keep is not None:
+                            outer.keep.append(data)
+                        outer.on_reply()
+                    elif b'"subscribe"' in data and not sub.done():
+                        sub.set_result(data)
 
-        self.on_reply = lambda data: None
-        self.t, _ = await picows.ws_connect(L, self.sim["url"])
+        self.t, _ = await picows.ws_connect(L, self.srv["url"])
+        self.t.send(self.TEXT, json.dumps(subscribe_frame(self.srv["token"], 0)).encode())
+        if b'"success":true' not in await asyncio.wait_for(sub, 10):
+            raise RuntimeError("subscribe refused")
 
-    def frames(self, ids: list[str], n: int) -> list[bytes]:
+    def encode(self, ids: list[str], n: int) -> list[bytes]:
         head = json.dumps(
-            {"method": "batch_cancel", "params": {"orders": ids, "token": self.sim["token"]}}
+            {"method": "batch_cancel", "params": {"orders": ids, "token": self.srv["token"]}}
         )[:-1].encode()
         out = []
         for _ in range(n):
@@ -349,113 +393,198 @@ class BarePicows:
             out.append(head + b', "req_id": %d}' % self.rid)
         return out
 
-    async def closed(self, ids: list[str], n: int, warmup: int) -> tuple[HdrHistogram, list]:
-        frames = self.frames(ids, n + warmup)
-        h, raws, stamps = new_hist(), [], []
-        done = asyncio.get_running_loop().create_future()
-        state = [0, 0, 0]  # index, t0 perf, t0 wall
-        t, TEXT = self.t, self.TEXT
+    def prepare(self, ids: list[str], n: int) -> None:
+        self.frames = self.encode(ids, n)
 
-        def on_reply(data: bytes) -> None:
-            t1 = perf()
-            w1 = wall()
-            i = state[0]
-            if i >= warmup:
-                h.record_value(t1 - state[1])
-                raws.append(data)
-                stamps.append((state[2], w1))
-            i += 1
-            state[0] = i
-            if i == len(frames):
-                done.set_result(None)
-                return
-            state[2] = wall()
-            state[1] = perf()
-            t.send(TEXT, frames[i])
-
-        self.on_reply = on_reply
-        state[2] = wall()
-        state[1] = perf()
-        t.send(TEXT, frames[0])
-        await done
-        samples = []
-        for (w0, w1), data in zip(stamps, raws, strict=True):
-            r = json.loads(data)
-            samples.append((w0, w1, r.get("time_in", ""), r.get("time_out", "")))
-        return h, samples
-
-    async def open(self, ids: list[str], n: int, warmup: int, rate: float) -> HdrHistogram:
-        frames = self.frames(ids, n + warmup)
-        h = new_hist()
-        intended: collections.deque[tuple[int, int]] = collections.deque()
-        done = asyncio.get_running_loop().create_future()
-        got = [0]
-
-        def on_reply(data: bytes) -> None:
-            t1 = perf()
-            i, due = intended.popleft()
-            if i >= warmup:
-                h.record_value(t1 - due)
-            got[0] += 1
-            if got[0] == len(frames) and not done.done():
-                done.set_result(None)
-
-        self.on_reply = on_reply
-        t, TEXT = self.t, self.TEXT
-        interval = 1e9 / rate
-        start = perf() + 1_000_000
-        for i, f in enumerate(frames):
-            due = start + int(i * interval)
-            await _until(due)
-            intended.append((i, due))
-            t.send(TEXT, f)
-        await done
-        return h
-
-    async def pipelined(self, ids: list[str], total: int, inflight: int) -> float:
-        frames = self.frames(ids, total)
-        done = asyncio.get_running_loop().create_future()
-        st = [0, 0]  # sent, received
-        t, TEXT = self.t, self.TEXT
-
-        def on_reply(data: bytes) -> None:
-            st[1] += 1
-            if st[0] < total:
-                t.send(TEXT, frames[st[0]])
-                st[0] += 1
-            elif st[1] == total:
-                done.set_result(None)
-
-        self.on_reply = on_reply
-        t0 = perf()
-        for f in frames[:inflight]:
-            t.send(TEXT, f)
-        st[0] = inflight
-        await done
-        return total / ((perf() - t0) / 1e9)
+    def fire(self, i: int) -> None:
+        self.t.send(self.TEXT, self.frames[i])
 
     async def cancel_many(self, ids: list[str]) -> tuple[int, int]:
-        frames = [self.frames(ids[i : i + 50], 1)[0] for i in range(0, len(ids), 50)]
+        frames = [self.encode(ids[i : i + 50], 1)[0] for i in range(0, len(ids), 50)]
         done = asyncio.get_running_loop().create_future()
         got = [0]
 
-        def on_reply(data: bytes) -> None:
+        def on_reply() -> None:
             got[0] += 1
             if got[0] == len(frames):
                 done.set_result(None)
 
         self.on_reply = on_reply
         t, TEXT = self.t, self.TEXT
-        t0 = perf()
+        t0 = mono()
         for f in frames:
             t.send(TEXT, f)
-        t_w = perf()
         await done
-        return t_w - t0, perf() - t0
+        return t0, mono()
 
     async def close(self) -> None:
         self.t.disconnect()
         await self.t.wait_disconnected()
+
+
+class KrakenwireCb:
+    """``client.batch_cancel_cb(ids, on_done=...)``: the result delivered inside picows' frame
+    callback, no Future; the next request is sent from ``on_done``, as bare picows does."""
+
+    def __init__(self, srv: dict[str, Any], delay_us: float) -> None:
+        self.kw = Krakenwire(srv, None, delay_us)
+        self.on_reply: Callable[[], None] = lambda: None
+        self.ids: list[str] = []
+        self.error: BaseException | None = None
+
+    async def connect(self) -> None:
+        await self.kw.connect()
+        if not hasattr(self.kw.c, "batch_cancel_cb"):
+            await self.kw.close()
+            raise Unavailable("this krakenwire has no Client.batch_cancel_cb")
+        self.send = self.kw.c.batch_cancel_cb
+        delay = self.kw.delay_ns
+
+        def on_done(res: Any) -> None:
+            if isinstance(res, BaseException):
+                self.error = res
+            self.on_reply()
+
+        def fire(i: int) -> None:
+            if delay:
+                busy_wait(delay)
+            self.send(self.ids, on_done=on_done)
+
+        self.fire = fire
+
+    def prepare(self, ids: list[str], n: int) -> None:
+        self.ids = ids
+
+    async def close(self) -> None:
+        await self.kw.close()
+
+
+class Unavailable(Exception):
+    """The client cannot be measured with the installed packages (reported, never guessed)."""
+
+
+CALLBACK = (BarePicows, KrakenwireCb)
+
+
+# ---- drivers ------------------------------------------------------------------------------------
+
+
+async def _cb_closed(c: Any, n: int, walls: list[tuple[int, int]] | None) -> list[int]:
+    lat: list[int] = []
+    done = asyncio.get_running_loop().create_future()
+    st = [0, 0, 0]  # requests answered, send time of the current one, its wall-clock time
+
+    def on_reply() -> None:
+        t1 = perf()
+        lat.append(t1 - st[1])
+        if walls is not None:
+            walls.append((st[2], wall()))
+        i = st[0] + 1
+        st[0] = i
+        if i == n:
+            done.set_result(None)
+            return
+        if walls is not None:
+            st[2] = wall()
+        st[1] = perf()
+        c.fire(i)
+
+    c.on_reply = on_reply
+    st[2] = wall()
+    st[1] = perf()
+    c.fire(0)
+    await done
+    return lat
+
+
+async def closed(c: Any, ids: list[str], n: int, warmup: int, want_split: bool) -> dict[str, Any]:
+    """One request in flight; the measured loop's latencies and CPU per request."""
+    samples: list[tuple[int, int, str, str]] = []
+    if isinstance(c, CALLBACK):
+        c.prepare(ids, warmup)
+        await _cb_closed(c, warmup, None)
+        c.prepare(ids, n)
+        walls: list[tuple[int, int]] | None = None
+        if want_split and isinstance(c, BarePicows):
+            walls, c.keep = [], []
+        c0 = cpu()
+        lat = await _cb_closed(c, n, walls)
+        c1 = cpu()
+        if isinstance(c, KrakenwireCb) and c.error is not None:
+            raise c.error
+        if walls is not None and c.keep is not None:  # parsed after the run, untimed
+            for (w0, w1), data in zip(walls, c.keep, strict=True):
+                r = json.loads(data)
+                samples.append((w0, w1, r.get("time_in", ""), r.get("time_out", "")))
+            c.keep = None
+    else:
+        for _ in range(warmup):
+            await c.rt(ids)
+        lat = []
+        c0 = cpu()
+        if want_split:
+            for _ in range(n):
+                w0 = wall()
+                t0 = perf()
+                raw_in, raw_out = await c.rt(ids)
+                t1 = perf()
+                lat.append(t1 - t0)
+                samples.append((w0, wall(), raw_in, raw_out))
+        else:
+            for _ in range(n):
+                t0 = perf()
+                await c.rt(ids)
+                lat.append(perf() - t0)
+        c1 = cpu()
+    out = summarize(lat)
+    out["cpu_us"] = (c1 - c0) / n / 1000
+    if want_split:
+        out["split"] = split(samples)
+    return out
+
+
+async def open_loop(c: Any, ids: list[str], n: int, warmup: int, rate: float) -> dict[str, Any]:
+    """A fixed schedule; latency from the intended send time (coordinated omission shows)."""
+    lat: list[int] = []
+    interval = 1e9 / rate
+    start = perf() + 1_000_000
+    total = n + warmup
+    if isinstance(c, CALLBACK):
+        c.prepare(ids, total)
+        intended: collections.deque[tuple[int, int]] = collections.deque()
+        done = asyncio.get_running_loop().create_future()
+        got = [0]
+
+        def on_reply() -> None:
+            t1 = perf()
+            i, due = intended.popleft()
+            if i >= warmup:
+                lat.append(t1 - due)
+            got[0] += 1
+            if got[0] == total and not done.done():
+                done.set_result(None)
+
+        c.on_reply = on_reply
+        for i in range(total):
+            due = start + int(i * interval)
+            await _until(due)
+            intended.append((i, due))
+            c.fire(i)
+        await done
+    else:
+
+        async def one(i: int, due: int) -> None:
+            await c.rt(ids)
+            if i >= warmup:
+                lat.append(perf() - due)
+
+        tasks = []
+        for i in range(total):
+            due = start + int(i * interval)
+            await _until(due)
+            tasks.append(asyncio.ensure_future(one(i, due)))
+        await asyncio.gather(*tasks)
+    return summarize(lat)
 
 
 async def _until(due: int) -> None:
@@ -468,107 +597,94 @@ async def _until(due: int) -> None:
         await asyncio.sleep(left / 1e9 - 0.0015 if left > 2_000_000 else 0)
 
 
-# ---- drivers for coroutine clients --------------------------------------------------------------
+async def pipelined(c: Any, ids: list[str], total: int, inflight: int) -> dict[str, float]:
+    """``inflight`` requests outstanding: requests per second and CPU per request."""
+    if isinstance(c, CALLBACK):
+        c.prepare(ids, total)
+        done = asyncio.get_running_loop().create_future()
+        st = [0, 0]  # sent, received
 
+        def on_reply() -> None:
+            st[1] += 1
+            if st[0] < total:
+                c.fire(st[0])
+                st[0] += 1
+            elif st[1] == total:
+                done.set_result(None)
 
-async def closed(c: Any, ids: list[str], n: int, warmup: int) -> tuple[HdrHistogram, list]:
-    if isinstance(c, BarePicows):
-        return await c.closed(ids, n, warmup)
-    h, samples = new_hist(), []
-    for i in range(n + warmup):
-        w0 = wall()
-        t0 = perf()
-        raw_in, raw_out = await c.rt(ids)
-        t1 = perf()
-        w1 = wall()
-        if i >= warmup:
-            h.record_value(t1 - t0)
-            samples.append((w0, w1, raw_in, raw_out))
-    return h, samples
+        c.on_reply = on_reply
+        c0, t0 = cpu(), perf()
+        for i in range(inflight):
+            c.fire(i)
+        st[0] = inflight
+        await done
+    else:
+        left = [total]
 
+        async def lane() -> None:
+            while left[0] > 0:
+                left[0] -= 1
+                await c.rt(ids)
 
-async def open_loop(c: Any, ids: list[str], n: int, warmup: int, rate: float) -> HdrHistogram:
-    if isinstance(c, BarePicows):
-        return await c.open(ids, n, warmup, rate)
-    h = new_hist()
-
-    async def one(i: int, due: int) -> None:
-        await c.rt(ids)
-        if i >= warmup:
-            h.record_value(perf() - due)
-
-    interval = 1e9 / rate
-    start = perf() + 1_000_000
-    tasks = []
-    for i in range(n + warmup):
-        due = start + int(i * interval)
-        await _until(due)
-        tasks.append(asyncio.ensure_future(one(i, due)))
-    await asyncio.gather(*tasks)
-    return h
-
-
-async def pipelined(c: Any, ids: list[str], total: int, inflight: int) -> float:
-    if isinstance(c, BarePicows):
-        return await c.pipelined(ids, total, inflight)
-    left = [total]
-
-    async def lane() -> None:
-        while left[0] > 0:
-            left[0] -= 1
-            await c.rt(ids)
-
-    t0 = perf()
-    await asyncio.gather(*(lane() for _ in range(inflight)))
-    return total / ((perf() - t0) / 1e9)
+        c0, t0 = cpu(), perf()
+        await asyncio.gather(*(lane() for _ in range(inflight)))
+    t1, c1 = perf(), cpu()
+    if isinstance(c, KrakenwireCb) and c.error is not None:
+        raise c.error
+    return {"rps": total / ((t1 - t0) / 1e9), "cpu_us": (c1 - c0) / total / 1000}
 
 
 async def handle(c: Any, cmd: dict[str, Any]) -> dict[str, Any]:
     kind = cmd["kind"]
     ids = ids_for(cmd.get("ids", 10))
     if kind == "closed":
-        h, samples = await closed(c, ids, cmd["n"], cmd["warmup"])
-        return {**summarize(h), "split": split(samples)}
+        return await closed(c, ids, cmd["n"], cmd["warmup"], bool(cmd.get("split")))
     if kind == "open":
-        h = await open_loop(c, ids, cmd["n"], cmd["warmup"], cmd["rate"])
-        return summarize(h)
+        return await open_loop(c, ids, cmd["n"], cmd["warmup"], cmd["rate"])
     if kind == "pipelined":
         await pipelined(c, ids, cmd["warmup"], cmd["inflight"])
-        return {"rps": await pipelined(c, ids, cmd["n"], cmd["inflight"])}
+        return await pipelined(c, ids, cmd["n"], cmd["inflight"])
     if kind == "cancel_many":
-        hw, ha = new_hist(), new_hist()
+        # Start stamps (CLOCK_MONOTONIC) and last-ack stamps per run, warm-up runs included:
+        # the runner pairs them with the reflector's arrival stamps of the frames.
         big = ids_for(cmd["ids"], tag=1)
-        for i in range(cmd["n"] + cmd["warmup"]):
-            w, a = await c.cancel_many(big)
-            if i >= cmd["warmup"]:
-                hw.record_value(w)
-                ha.record_value(a)
-        return {"written": summarize(hw), "acked": summarize(ha)}
+        starts, acks = [], []
+        for _ in range(cmd["n"] + cmd["warmup"]):
+            t0, t1 = await c.cancel_many(big)
+            starts.append(t0)
+            acks.append(t1)
+        return {"starts": starts, "acks": acks}
     raise ValueError(kind)
 
 
-def make(name: str, sim: dict[str, Any], delay_us: float) -> Any:
+def make(name: str, srv: dict[str, Any], delay_us: float) -> Any:
     if name == "krakenwire":
-        return KrakenwireClient(sim, None, delay_us)
+        return Krakenwire(srv, None, delay_us)
+    if name == "krakenwire-cb":
+        return KrakenwireCb(srv, delay_us)
     if name.startswith("krakenwire+"):
-        return KrakenwireClient(sim, name.split("+", 1)[1], delay_us)
+        return Krakenwire(srv, name.split("+", 1)[1], delay_us)
     return {
         "picows": BarePicows,
         "picows-future": PicowsFuture,
-        "websockets": WebsocketsClient,
-        "aiohttp": AiohttpClient,
-        "kraken-sdk": KrakenSdkClient,
-    }[name](sim)
+        "websockets": Websockets,
+        "aiohttp": Aiohttp,
+        "kraken-sdk": KrakenSdk,
+    }[name](srv)
 
 
 async def main(argv: list[str]) -> int:
-    name, sim = argv[0], json.loads(argv[1])
+    name, srv = argv[0], json.loads(argv[1])
     delay_us = float(argv[2]) if len(argv) > 2 else 0.0
     loop = asyncio.get_running_loop()
-    c = make(name, sim, delay_us)
-    await c.connect()
-    for _ in range(20):  # connection warm-up, and the first round trip of every client
-        await closed(c, ids_for(10), 1, 0)
+    c = make(name, srv, delay_us)
+    try:
+        await c.connect()
+    except Unavailable as exc:
+        print(json.dumps({"unavailable": str(exc)}), flush=True)
+        return 0
+    # Connection warm-up: the first round trips of every client.
+    await closed(c, ids_for(10), 20, 20, False)
     print(json.dumps({"ready": name}), flush=True)
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
