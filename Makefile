@@ -6,7 +6,7 @@ PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml) docs/examples/krakenwire-exa
 STAMP  := $(VENV)/.stamp-install
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot clean
+.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot dist docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -52,5 +52,13 @@ bench-ci: $(BENCH_STAMP) ## short bench gate (~1 min): fails when p99 ratios reg
 bench-plot: $(BENCH_STAMP) ## plot p99 over bench/history.jsonl -> bench/results/history.png
 	$(BIN)/python -m bench.plot_history
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+DIST_DIRS := . $(dir $(wildcard plugins/*/pyproject.toml))
+
+dist: install ## sdists + wheels of krakenwire and every plugin in dist/, then twine check
+	rm -rf dist
+	$(foreach d,$(DIST_DIRS),$(BIN)/python -m build -q --outdir dist $(d) &&) true
+	$(BIN)/twine check --strict dist/*
+	@ls -1 dist
+
+clean: ## remove the virtualenv, caches and build output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build site

@@ -1,8 +1,10 @@
 """``krakenwire bench``: run the benchmark suite in ``bench/`` of a source checkout.
 
-The suite is not part of the installed package (it needs the ``bench`` extra and spawns the
-simulator and one process per client), so this runs ``python -m bench`` from the checkout that
-holds this file (editable install), or from the current directory.
+The suite is not part of the wheel: it compares krakenwire with other clients
+(python-kraken-sdk, websockets, aiohttp: the ``bench`` extra), keeps its baseline and history
+in the repository, and writes results next to them. This runs ``python -m bench`` from the
+checkout that holds this file (editable install) or from the current directory; from an
+installed wheel anywhere else it says how to get a checkout.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     root = _root()
     if root is None:
         print(
-            "krakenwire bench: no bench/ directory here; run it from a krakenwire checkout",
+            "krakenwire bench: the bench suite is not part of the installed package; it runs "
+            "from a source checkout (or an unpacked sdist), which has bench/:\n"
+            "  git clone https://github.com/krakenwire/krakenwire && cd krakenwire && make bench\n"
+            "or, in a checkout with krakenwire installed: pip install -e '.[bench]' && "
+            "krakenwire bench\n"
+            "`krakenwire demo` runs here: simulator, orders placed and cancelled, a latency table.",
             file=sys.stderr,
         )
         return 2
