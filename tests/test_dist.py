@@ -11,6 +11,7 @@ cache makes a rerun quick). ``make dist`` builds the same files with build isola
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +144,24 @@ def test_wheels_in_a_fresh_venv(venv: Path, tmp_path: Path) -> None:
     assert (
         bench.returncode == 2 and "make bench" in bench.stderr and "Traceback" not in bench.stderr
     )
+    sim = subprocess.Popen(
+        [str(venv), "-m", "krakenwire.sim", "--json"], stdout=subprocess.PIPE, text=True, **kw
+    )
+    try:
+        info = json.loads(sim.stdout.readline())
+        r = subprocess.run(
+            [kw_bin, "cancel", "--url", info["url"], "--token", info["token"], "A", "B"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            **kw,
+        )
+        assert r.returncode == 4, r.stderr  # neither id was open: fewer cancelled than asked
+        assert json.loads(r.stdout)["outcome"] == "partial"
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        sim.stdout.close()
 
 
 def test_sdist_tests_run_against_the_installed_wheels(
