@@ -23,13 +23,13 @@ test: install ## run the whole test suite (loopback only)
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests plugins bench docs
-	$(BIN)/ruff format --check src tests plugins bench docs
-	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src
+	$(BIN)/ruff check src tests plugins bench docs examples
+	$(BIN)/ruff format --check src tests plugins bench docs examples
+	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src examples
 
 fmt: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests plugins bench docs
-	$(BIN)/ruff format src tests plugins bench docs
+	$(BIN)/ruff check --fix src tests plugins bench docs examples
+	$(BIN)/ruff format src tests plugins bench docs examples
 
 sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
 	$(BIN)/krakenwire sim
