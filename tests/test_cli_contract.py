@@ -122,6 +122,24 @@ def test_bad_values_through_the_real_command():
         assert r.stderr.strip().splitlines()[-1].startswith("krakenwire cancel: error: argument")
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--port", "99999"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--latency", "nan"], "--latency"),
+        (["--latency", "-1"], "--latency"),
+        (["--drop-prob", "2"], "--drop-prob"),
+        (["--drop-prob", "nan"], "--drop-prob"),
+        (["--orders", "-5"], "--orders"),
+    ],
+)
+def test_sim_values_are_checked_before_it_starts(args, message, capsys):
+    assert cli_module.main(["sim", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"krakenwire sim: error: argument {message}") and "Traceback" not in err
+
+
 def test_demo_counts_must_be_positive(capsys):
     with pytest.raises(SystemExit) as exc:
         cli_module.main(["demo", "--orders", "0"])

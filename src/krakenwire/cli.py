@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import math
 import os
 import sys
 import textwrap
@@ -440,9 +441,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _sim_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``krakenwire sim``'s values, before the simulator starts."""
+    if not 0 <= args.port <= 65535:
+        return f"argument --port: must be 0..65535, not {args.port}"
+    if args.orders < 0:
+        return f"argument --orders: must be >= 0, not {args.orders}"
+    if not (math.isfinite(args.latency) and args.latency >= 0):
+        return f"argument --latency: must be a finite number of seconds >= 0, not {args.latency}"
+    if not 0 <= args.drop_prob <= 1:  # also false for nan
+        return f"argument --drop-prob: must be within 0..1, not {args.drop_prob}"
+    return None
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "sim":
         from .sim import _cli as sim_cli
+
+        if (problem := _sim_problem(args)) is not None:
+            print(f"krakenwire sim: error: {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
 
         code: int = _run(sim_cli.run(args))
         return code
