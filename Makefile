@@ -14,10 +14,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml $(PLUGIN_DIRS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	$(BIN)/python -m pip install -q -e '.[dev,docs]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install krakenwire, its plugins and dev tools (idempotent)
+install: $(STAMP) ## create .venv and install krakenwire, its plugins, dev and docs tools (idempotent)
 
 test: install ## run the whole test suite (loopback only)
 	$(BIN)/python -m pytest -q
@@ -40,7 +40,7 @@ demo: install ## start the simulator, place and cancel orders, print a latency t
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	$(BIN)/python -m pip install -q -e '.[dev,docs,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) ## full bench (a few minutes): JSON, PNG plot, table, history line
@@ -53,6 +53,9 @@ bench-plot: $(BENCH_STAMP) ## plot p99 over bench/history.jsonl -> bench/results
 	$(BIN)/python -m bench.plot_history
 
 DIST_DIRS := . $(dir $(wildcard plugins/*/pyproject.toml))
+
+docs: install ## build the docs site into site/ (mkdocs build --strict: warnings are errors)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 dist: install ## sdists + wheels of krakenwire and every plugin in dist/, then twine check
 	rm -rf dist

@@ -1,6 +1,6 @@
-"""Every Python block in README.md runs as it is, in a fresh interpreter (no undefined names,
-no network: each one talks to the simulator), and every relative link points at a file in the
-repository."""
+"""Every Python block in README.md (and in the docs pages that show whole programs) runs as it
+is, in a fresh interpreter (no undefined names, no network: each one talks to the simulator),
+and every relative link of the README points at a file in the repository."""
 
 from __future__ import annotations
 
@@ -17,17 +17,23 @@ README = ROOT / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
 
 
-def _blocks() -> list[str]:
-    return BLOCK.findall(README.read_text())
+PAGES = [README, ROOT / "docs" / "index.md", ROOT / "docs" / "simulator.md"]
+
+
+def _blocks() -> list[tuple[str, str]]:
+    return [
+        (f"{p.name}#{i}", code)
+        for p in PAGES
+        for i, code in enumerate(BLOCK.findall(p.read_text()))
+    ]
 
 
 def test_there_are_python_blocks():
-    assert len(_blocks()) >= 4
+    assert len([b for b in _blocks() if b[0].startswith("README")]) >= 4
 
 
-@pytest.mark.parametrize("n", range(len(_blocks())))
-def test_readme_python_block_runs(n, tmp_path):
-    code = _blocks()[n]
+@pytest.mark.parametrize("where, code", _blocks(), ids=[b[0] for b in _blocks()])
+def test_python_block_runs(where, code, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN")}
     env["KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     r = subprocess.run(
@@ -38,7 +44,7 @@ def test_readme_python_block_runs(n, tmp_path):
         cwd=tmp_path,
         env=env,
     )
-    assert r.returncode == 0, f"README block {n} failed:\n{code}\n{r.stderr}"
+    assert r.returncode == 0, f"{where} failed:\n{code}\n{r.stderr}"
 
 
 def test_relative_links_resolve():
