@@ -195,3 +195,12 @@ def test_top_level_help_is_whole_and_documents_output_and_exit_codes():
     readme = README.read_text()
     for code in (0, 1, 2, 3, 4):
         assert re.search(rf"^\| `?{code}`? \|", readme, re.M), f"README lacks exit code {code}"
+
+
+def test_bench_without_its_extra_says_how_to_get_it(monkeypatch, capsys):
+    import krakenwire._bench_cli as bench_cli
+
+    monkeypatch.setattr(bench_cli, "_BENCH_MODULES", {"hdrhistogram": "no_such_module_xyz"})
+    assert cli_module.main(["bench", "--ci"]) == 2
+    err = capsys.readouterr().err
+    assert "bench extra is not installed (missing: hdrhistogram)" in err and "make bench" in err

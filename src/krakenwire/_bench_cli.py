@@ -10,6 +10,7 @@ installed wheel anywhere else it says how to get a checkout.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -34,8 +35,23 @@ def _root() -> Path | None:
     return None
 
 
+# The modules of the ``bench`` extra the suite imports (distribution -> module).
+_BENCH_MODULES = {
+    "hdrhistogram": "hdrh",
+    "matplotlib": "matplotlib",
+    "websockets": "websockets",
+    "python-kraken-sdk": "kraken",
+    "aiohttp": "aiohttp",
+}
+
+
+def _missing() -> list[str]:
+    return [dist for dist, mod in _BENCH_MODULES.items() if importlib.util.find_spec(mod) is None]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the suite; returns its exit code (1: the CI gate failed; 2: no bench/ found)."""
+    """Run the suite; returns its exit code (1: the CI gate failed; 2: no bench/ found, or the
+    bench extra is not installed)."""
     root = _root()
     if root is None:
         print(
@@ -45,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
             "or, in a checkout with krakenwire installed: pip install -e '.[bench]' && "
             "krakenwire bench\n"
             "`krakenwire demo` runs here: simulator, orders placed and cancelled, a latency table.",
+            file=sys.stderr,
+        )
+        return 2
+    missing = _missing()
+    if missing:
+        print(
+            f"krakenwire bench: the bench extra is not installed (missing: {', '.join(missing)}); "
+            f"in {root}: make bench, or pip install -e '.[bench]' && krakenwire bench",
             file=sys.stderr,
         )
         return 2
