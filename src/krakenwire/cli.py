@@ -121,10 +121,7 @@ async def _connected(args: argparse.Namespace) -> Any:
 
 
 async def _orders(args: argparse.Namespace) -> int:
-    from .client import check_url
-
-    check_url(args.url)
-    async with await _connected(args) as client:
+    async with await _connected(args) as client:  # --url was checked by argparse
         view = client.open_orders
         try:
             await asyncio.wait_for(view.ready.wait(), args.timeout)
@@ -162,9 +159,7 @@ _ADD_FIELDS: dict[str, Any] = {
 
 async def _add(args: argparse.Namespace) -> int:
     from ._protocol import Session
-    from .client import check_url
 
-    check_url(args.url)
     fields = _add_fields(args)
     Session("x").add_order(**fields)  # every check before connecting: nothing sent on bad input
     async with await _connected(args) as client:
@@ -188,10 +183,7 @@ async def _add(args: argparse.Namespace) -> int:
 
 
 async def _cancel_all(args: argparse.Namespace) -> int:
-    from .client import check_url
-
-    check_url(args.url)
-    async with await _connected(args) as client:
+    async with await _connected(args) as client:  # --url was checked by argparse
         try:
             r = await client.cancel_all()
         except KrakenwireError as exc:
