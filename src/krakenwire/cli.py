@@ -277,8 +277,9 @@ offline (`krakenwire sim`, `krakenwire demo`)."""
 _EPILOG = f"""\
 output:
   cancel, cancel-all, add and orders print JSON only on stdout, one object per line, and
-  nothing else (there is no human format to switch off). Every line of a command has the
-  same fields; a field that does not apply is null. cancel prints one line per wire request
+  nothing else (there is no human format to switch off). Every line of cancel, cancel-all
+  and add has the same fields whatever happened, null where one does not apply; orders
+  prints Kraken's order objects as they are. cancel prints one line per wire request
   (1 id: cancel_order; 2..50: one batch_cancel; more: ceil(n/50) batch_cancels) with method,
   req_id, success, outcome (ok | partial | rejected | vetoed | not_sent | unknown),
   requested, count, ids, orders, cl_ord_id, warnings, errors, error, time_in, time_out
