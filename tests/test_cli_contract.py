@@ -204,3 +204,21 @@ def test_bench_without_its_extra_says_how_to_get_it(monkeypatch, capsys):
     assert cli_module.main(["bench", "--ci"]) == 2
     err = capsys.readouterr().err
     assert "bench extra is not installed (missing: hdrhistogram)" in err and "make bench" in err
+
+
+def test_a_closed_stdout_is_quiet(sim_proc):  # noqa: F811
+    import subprocess
+    import sys
+
+    info = sim_proc("--orders", "200")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "krakenwire", "orders", *conn(info)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()  # `| head -1`
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(30) in (0, 141)  # 0 if it had written everything before the close
+    assert err == ""

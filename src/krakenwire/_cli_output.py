@@ -25,6 +25,7 @@ from .errors import (
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_BROKEN_PIPE",
     "EXIT_CODES",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -42,6 +43,7 @@ __all__ = [
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_PARTIAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools exit
 #: Exit code -> meaning, as ``krakenwire --help`` and the README state them.
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "ok: every request succeeded (cancel: every id named was cancelled)",

@@ -23,6 +23,7 @@ from ._auth import CredentialsError
 from ._cli_args import positive_int, rest_url, seconds, userref, ws_url
 from ._cli_output import (
     EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
     EXIT_CODES,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -291,6 +292,7 @@ output:
 exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, then 1, then 4):
 {_exit_codes_text()}
   130  interrupted (Ctrl-C)
+  141  stdout closed before everything was written (e.g. `| head`); nothing on stderr
 
 environment:
   KRAKEN_API_KEY, KRAKEN_API_SECRET     credentials for a token when --token is not given
@@ -506,6 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"krakenwire {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`krakenwire orders | head -1`): stop quietly, as shell tools
+        # do, and keep Python from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):
             raise
