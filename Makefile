@@ -6,7 +6,7 @@ PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml) docs/examples/krakenwire-exa
 STAMP  := $(VENV)/.stamp-install
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot clean
+.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot dist docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -14,22 +14,22 @@ help: ## list the targets
 $(STAMP): pyproject.toml $(PLUGIN_DIRS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	$(BIN)/python -m pip install -q -e '.[dev,docs]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install krakenwire, its plugins and dev tools (idempotent)
+install: $(STAMP) ## create .venv and install krakenwire, its plugins, dev and docs tools (idempotent)
 
 test: install ## run the whole test suite (loopback only)
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests plugins bench docs
-	$(BIN)/ruff format --check src tests plugins bench docs
-	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src
+	$(BIN)/ruff check src tests plugins bench docs examples
+	$(BIN)/ruff format --check src tests plugins bench docs examples
+	$(BIN)/mypy src plugins/*/src docs/examples/krakenwire-example/src examples
 
 fmt: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests plugins bench docs
-	$(BIN)/ruff format src tests plugins bench docs
+	$(BIN)/ruff check --fix src tests plugins bench docs examples
+	$(BIN)/ruff format src tests plugins bench docs examples
 
 sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
 	$(BIN)/krakenwire sim
@@ -40,7 +40,7 @@ demo: install ## start the simulator, place and cancel orders, print a latency t
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
+	$(BIN)/python -m pip install -q -e '.[dev,docs,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) ## full bench (~2 min): reflector headline + simulator; JSON, PNG, table, README block, history
@@ -52,5 +52,16 @@ bench-ci: $(BENCH_STAMP) ## short bench gate (~30 s): fails when CPU or added-la
 bench-plot: $(BENCH_STAMP) ## plot bench/history.jsonl -> bench/results/history.png
 	$(BIN)/python -m bench.plot_history
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+DIST_DIRS := . $(dir $(wildcard plugins/*/pyproject.toml))
+
+docs: install ## build the docs site into site/ (mkdocs build --strict: warnings are errors)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+dist: install ## sdists + wheels of krakenwire and every plugin in dist/, then twine check
+	rm -rf dist
+	$(foreach d,$(DIST_DIRS),$(BIN)/python -m build -q --outdir dist $(d) &&) true
+	$(BIN)/twine check --strict dist/*
+	@ls -1 dist
+
+clean: ## remove the virtualenv, caches and build output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build site

@@ -6,12 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-import uvloop
+
+try:
+    import uvloop
+except ImportError:  # no uvloop build for this platform (Windows): asyncio only
+    uvloop = None
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
 def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
     """``run(main)`` runs the coroutine function ``main`` on the parametrized loop."""
+    if request.param == "uvloop" and uvloop is None:
+        pytest.skip("uvloop is not installed on this platform")
 
     def _run(main: Callable[[], Awaitable[Any]]) -> Any:
         if request.param == "uvloop":

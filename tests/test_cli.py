@@ -75,17 +75,14 @@ def test_cancel_ok_one_json_line_per_reply(sim_proc):
     assert info["token"] not in r.stdout + r.stderr
 
 
-def test_cancel_single_id_uses_cancel_order_and_rejection_exits_1(sim_proc):
+def test_cancel_single_id_uses_cancel_order_and_an_unknown_id_exits_4(sim_proc):
     info = sim_proc("--orders", "1")
     r = cli("cancel", "--url", info["url"], "--token", info["token"], "OGONE0-XXXXX-XXXXXX")
-    assert r.returncode == 1
+    assert r.returncode == 4, r.stderr
     (line,) = lines(r.stdout)
-    assert line == {
-        "method": "cancel_order",
-        "req_id": line["req_id"],
-        "success": False,
-        "error": "EOrder:Invalid order",
-    }
+    assert line["method"] == "cancel_order" and line["outcome"] == "partial"
+    assert line["success"] is True and line["count"] == 0 and line["requested"] == 1
+    assert line["errors"] == ["EOrder:Invalid order"] and line["error"] is None
 
 
 def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
@@ -95,6 +92,7 @@ def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
     assert r.returncode == 1
     (line,) = lines(r.stdout)
     assert line["success"] is False and line["error"] == "EOrder:Invalid order"
+    assert line["outcome"] == "rejected" and line["count"] is None
 
 
 def test_cl_ord_id_repeatable(sim_proc):
@@ -111,7 +109,7 @@ def test_cl_ord_id_repeatable(sim_proc):
         "--cl-ord-id",
         "mm-2",
     )
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 4, r.stderr  # neither is open: fewer cancelled than asked
     (line,) = lines(r.stdout)
     assert line["cl_ord_id"] == ["mm-1", "mm-2"] and line["count"] == 0
     assert len(line["warnings"]) == 2

@@ -65,7 +65,8 @@ def test_add_orders_cancel_all_round_trip(sim_proc):  # noqa: F811
 def test_add_rejected_by_kraken_exits_1_with_the_exact_string(sim_proc):  # noqa: F811
     info = sim_proc()
     args = ["--symbol", "BTC/USD", "--side", "buy", "--qty", "1", "--price", "1"]
-    assert cli("add", *conn(info), *args, "--cl-ord-id", "dup").returncode == 0
+    first = cli("add", *conn(info), *args, "--cl-ord-id", "dup")
+    assert first.returncode == 0
     r = cli("add", *conn(info), *args, "--cl-ord-id", "dup")
     assert r.returncode == 1
     (line,) = lines(r.stdout)
@@ -73,9 +74,17 @@ def test_add_rejected_by_kraken_exits_1_with_the_exact_string(sim_proc):  # noqa
         "method": "add_order",
         "req_id": line["req_id"],
         "success": False,
+        "outcome": "rejected",
+        "order_id": None,
+        "cl_ord_id": "dup",
+        "order_userref": None,
+        "warnings": [],
         "error": "EGeneral:Invalid arguments",
-        "ids": ["dup"],
+        "time_in": None,
+        "time_out": None,
+        "latency_us": None,
     }
+    assert set(line) == set(lines(first.stdout)[0])  # the same fields as a success
 
 
 def test_add_bad_input_exits_2_and_sends_nothing():

@@ -1,13 +1,16 @@
 """``krakenwire bench``: run the benchmark suite in ``bench/`` of a source checkout.
 
-The suite is not part of the installed package (it needs the ``bench`` extra and spawns the
-simulator and one process per client), so this runs ``python -m bench`` from the checkout that
-holds this file (editable install), or from the current directory.
+The suite is not part of the wheel: it compares krakenwire with other clients
+(python-kraken-sdk, websockets, aiohttp: the ``bench`` extra), keeps its baseline and history
+in the repository, and writes results next to them. This runs ``python -m bench`` from the
+checkout that holds this file (editable install) or from the current directory; from an
+installed wheel anywhere else it says how to get a checkout.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -32,12 +35,40 @@ def _root() -> Path | None:
     return None
 
 
+# The modules of the ``bench`` extra the suite imports (distribution -> module).
+_BENCH_MODULES = {
+    "hdrhistogram": "hdrh",
+    "matplotlib": "matplotlib",
+    "websockets": "websockets",
+    "python-kraken-sdk": "kraken",
+    "aiohttp": "aiohttp",
+}
+
+
+def _missing() -> list[str]:
+    return [dist for dist, mod in _BENCH_MODULES.items() if importlib.util.find_spec(mod) is None]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the suite; returns its exit code (1: the CI gate failed; 2: no bench/ found)."""
+    """Run the suite; returns its exit code (1: the CI gate failed; 2: no bench/ found, or the
+    bench extra is not installed)."""
     root = _root()
     if root is None:
         print(
-            "krakenwire bench: no bench/ directory here; run it from a krakenwire checkout",
+            "krakenwire bench: the bench suite is not part of the installed package; it runs "
+            "from a source checkout (or an unpacked sdist), which has bench/:\n"
+            "  git clone https://github.com/krakenwire/krakenwire && cd krakenwire && make bench\n"
+            "or, in a checkout with krakenwire installed: pip install -e '.[bench]' && "
+            "krakenwire bench\n"
+            "`krakenwire demo` runs here: simulator, orders placed and cancelled, a latency table.",
+            file=sys.stderr,
+        )
+        return 2
+    missing = _missing()
+    if missing:
+        print(
+            f"krakenwire bench: the bench extra is not installed (missing: {', '.join(missing)}); "
+            f"in {root}: make bench, or pip install -e '.[bench]' && krakenwire bench",
             file=sys.stderr,
         )
         return 2

@@ -49,6 +49,13 @@ def run(args: Any = None, out: TextIO | None = None) -> int:
     plugins = host.list_plugins()
     if not plugins:
         print("no plugins loaded", file=out)
+        if not host.failed:
+            print(
+                "the first-party plugins (krakenwire-risk, krakenwire-audit, "
+                "krakenwire-prometheus): pip install 'krakenwire[plugins]'; "
+                "writing your own: docs/plugins.md",
+                file=out,
+            )
     for name, hooks in plugins:
         origin = _origin(name)
         print(f"{name}" + (f"  {origin}" if origin else ""), file=out)

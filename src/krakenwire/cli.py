@@ -1,10 +1,9 @@
-"""The ``krakenwire`` command line: sim, cancel, cancel-all, add, orders, demo (also
-``python -m krakenwire``).
+"""The ``krakenwire`` command line (also ``python -m krakenwire``): run the simulator, cancel
+orders, cancel everything, place an order, list open orders, run the demo, list the plugins.
 
-``cancel``, ``cancel-all``, ``add`` and ``orders`` write only JSON to stdout, one line per
-reply (or per open order), and exit 0 when every reply succeeded, 1 when Kraken rejected
-something, 2 on bad input (nothing sent), 3 when the outcome is unknown or the connection
-failed. Diagnostics go to stderr.
+The trading commands (``cancel``, ``cancel-all``, ``add``, ``orders``) print only JSON on stdout,
+one object per line, with the same fields on every path; diagnostics go to stderr as text. Their
+exit codes (:data:`EXIT_CODES`) are the contract scripts test. See ``krakenwire --help``.
 """
 
 from __future__ import annotations
@@ -12,126 +11,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import math
+import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from . import __version__
 from ._auth import CredentialsError
-from ._results import BatchCancelResult, CancelOrderResult, CancelOrdersResult
-from .errors import (
-    AuthError,
-    ConnectionClosed,
-    KrakenAPIError,
-    KrakenwireError,
-    RemoteProtocolError,
-    RequestTimeout,
-    ValidationError,
+from ._cli_args import positive_int, rest_url, seconds, userref, ws_url
+from ._cli_output import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNKNOWN,
+    cancel_line,
+    emit,
+    error_line,
+    line_exit,
+    timing,
+    worst,
 )
+from ._results import CancelOrderResult, CancelOrdersResult
+from .errors import AuthError, ConnectionClosed, KrakenwireError, ValidationError
 
-__all__ = ["main"]
-
-EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-# Prices and quantities (Decimal) are written as exact JSON numbers.
-_enc = msgspec.json.Encoder(decimal_format="number")
-
-
-def _emit(obj: dict[str, Any]) -> None:
-    sys.stdout.write(_enc.encode(obj).decode() + "\n")
-    sys.stdout.flush()
-
-
-def _result_line(r: BatchCancelResult, method: str = "batch_cancel") -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "method": method,
-        "req_id": r.req_id,
-        "success": True,
-        "count": r.count,
-        "orders": r.orders,
-    }
-    if r.cl_ord_id:
-        out["cl_ord_id"] = r.cl_ord_id
-    if r.warnings:
-        out["warnings"] = r.warnings
-    out.update(time_in=r.time_in_raw, time_out=r.time_out_raw, latency_us=r.latency_ns / 1000)
-    return out
-
-
-def _cancel_order_lines(r: CancelOrderResult) -> int:
-    code = EXIT_OK
-    for rep in r.replies:
-        line: dict[str, Any] = {
-            "method": "cancel_order",
-            "req_id": r.req_id,
-            "success": rep.error is None,
-        }
-        if rep.error is None:
-            line["order_id"] = rep.order_id
-            if rep.cl_ord_id:
-                line["cl_ord_id"] = rep.cl_ord_id
-        else:
-            line["error"] = rep.error
-            code = EXIT_REJECTED
-        _emit(line)
-    return code
-
-
-def _error_line(exc: KrakenwireError, method: str, ids: Sequence[str] = ()) -> int:
-    if isinstance(exc, KrakenAPIError):
-        _emit(
-            {
-                "method": exc.method or method,
-                "req_id": exc.req_id,
-                "success": False,
-                "error": exc.error,
-                "ids": list(ids),
-            }
-        )
-        return EXIT_REJECTED
-    if isinstance(exc, RequestTimeout | ConnectionClosed | RemoteProtocolError):
-        _emit(
-            {
-                "method": method,
-                "req_id": getattr(exc, "req_id", None),
-                "success": None,
-                "outcome": "unknown",
-                "error": str(exc),
-                "ids": list(getattr(exc, "ids", ids)),
-            }
-        )
-        return EXIT_UNKNOWN
-    _emit({"method": method, "success": False, "error": str(exc), "ids": list(ids)})
-    return EXIT_REJECTED
+__all__ = ["EXIT_CODES", "build_parser", "main"]
 
 
 async def _cancel(args: argparse.Namespace) -> int:
-    from ._config import check_url
+    from ._cancels import plan
     from ._connect import connect
 
     orders: list[str] = args.order_ids
     cl: list[str] = args.cl_ord_id or []
     total = len(orders) + len(cl)
     # Check everything we can before connecting: nothing is sent on bad input.
-    check_url(args.url)
-    if cl and total > 50:
-        raise ValidationError(
-            f"--cl-ord-id with more than 50 ids in total ({total}) is not "
-            "supported: split the call",
-            field="cl_ord_id",
-            value=total,
-        )
-    from . import _build
-
-    if total == 1:
-        _build.cancel_order(orders or None, cl or None)
-    elif total <= 50:
-        _build.batch_cancel(orders, cl or None)
-    else:
-        from ._validate import check_order_ids
-
-        check_order_ids(orders)
+    plan(orders, cl or None)
     token = args.token
     creds = None
     if not token:
@@ -142,27 +61,34 @@ async def _cancel(args: argparse.Namespace) -> int:
     async with await connect(
         args.url, token=token, credentials=creds, rest_url=args.rest_url, timeout=args.timeout
     ) as client:
+        lines: list[dict[str, Any]] = []
         if total == 1:
             try:
                 r1 = await client.cancel_order(orders or None, cl_ord_id=cl or None)
             except KrakenwireError as exc:
-                return _error_line(exc, "cancel_order", orders + cl)
-            return _cancel_order_lines(r1)
-        if total <= 50:
+                lines.append(cancel_line("cancel_order", orders, cl, exc=exc))
+            else:
+                lines.append(cancel_line("cancel_order", orders, cl, r1))
+        elif total <= 50:
             try:
                 r = await client.batch_cancel(orders, cl or None)
             except KrakenwireError as exc:
-                return _error_line(exc, "batch_cancel", orders + cl)
-            _emit(_result_line(r))
-            return EXIT_OK
-        many: CancelOrdersResult = await client.cancel_orders(orders)
-        code = EXIT_OK
-        for ch in many.chunks:
-            if ch.result is not None and isinstance(ch.result, BatchCancelResult):
-                _emit(_result_line(ch.result))
-            elif ch.error is not None:
-                code = max(code, _error_line(ch.error, "batch_cancel", ch.ids))
-        return code
+                lines.append(cancel_line("batch_cancel", orders, cl, exc=exc))
+            else:
+                lines.append(cancel_line("batch_cancel", orders, cl, r))
+        else:  # any number of ids and cl_ord_ids: the fewest chunks of 2..50 in all
+            many: CancelOrdersResult = await client.cancel_orders(orders, cl_ord_id=cl or None)
+            cls = set(cl)
+            for ch in many.chunks:
+                method = (
+                    "cancel_order" if isinstance(ch.result, CancelOrderResult) else ("batch_cancel")
+                )
+                o = [i for i in ch.ids if i not in cls]
+                c = [i for i in ch.ids if i in cls]
+                lines.append(cancel_line(method, o, c, ch.result, ch.error))
+        for line in lines:  # before the close handshake: a script reads them at once
+            emit(line)
+    return worst([line_exit(x) for x in lines])
 
 
 async def _connected(args: argparse.Namespace) -> Any:
@@ -182,16 +108,8 @@ async def _connected(args: argparse.Namespace) -> Any:
     )
 
 
-def _timed(line: dict[str, Any], r: Any) -> dict[str, Any]:
-    line.update(time_in=r.time_in_raw, time_out=r.time_out_raw, latency_us=r.latency_ns / 1000)
-    return line
-
-
 async def _orders(args: argparse.Namespace) -> int:
-    from ._config import check_url
-
-    check_url(args.url)
-    async with await _connected(args) as client:
+    async with await _connected(args) as client:  # --url was checked by argparse
         view = client.open_orders
         try:
             await asyncio.wait_for(view.ready.wait(), args.timeout)
@@ -199,7 +117,7 @@ async def _orders(args: argparse.Namespace) -> int:
             print("krakenwire orders: no executions snapshot in time", file=sys.stderr)
             return EXIT_UNKNOWN
         for order in view.values():
-            _emit(order.fields)
+            emit(order.fields)
     return EXIT_OK
 
 
@@ -219,57 +137,54 @@ def _add_fields(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+_ADD_FIELDS: dict[str, Any] = {
+    "order_id": None,
+    "cl_ord_id": None,
+    "order_userref": None,
+    "warnings": [],
+}
+
+
 async def _add(args: argparse.Namespace) -> int:
     from . import _build
-    from ._config import check_url
 
-    check_url(args.url)
     fields = _add_fields(args)
     _build.add_order(**fields)  # every check before connecting: nothing sent on bad input
     async with await _connected(args) as client:
         try:
             r = await client.add_order(**fields)
         except KrakenwireError as exc:
-            ids = [args.cl_ord_id] if args.cl_ord_id else []
-            return _error_line(exc, "add_order", ids)
-        line: dict[str, Any] = {
-            "method": "add_order",
-            "req_id": r.req_id,
-            "success": True,
-            "order_id": r.order_id,
-        }
-        if r.cl_ord_id:
-            line["cl_ord_id"] = r.cl_ord_id
-        if r.order_userref is not None:
-            line["order_userref"] = r.order_userref
-        if r.warnings:
-            line["warnings"] = r.warnings
-        _emit(_timed(line, r))
+            base = dict(_ADD_FIELDS, cl_ord_id=args.cl_ord_id, order_userref=args.userref)
+            return error_line(exc, "add_order", base)
+        line: dict[str, Any] = {"method": "add_order", "req_id": r.req_id, "success": True}
+        line.update(
+            outcome="ok",
+            order_id=r.order_id,
+            cl_ord_id=r.cl_ord_id,
+            order_userref=r.order_userref,
+            warnings=list(r.warnings),
+            error=None,
+            **timing(r),
+        )
+        emit(line)
     return EXIT_OK
 
 
 async def _cancel_all(args: argparse.Namespace) -> int:
-    from ._config import check_url
-
-    check_url(args.url)
-    async with await _connected(args) as client:
+    async with await _connected(args) as client:  # --url was checked by argparse
         try:
             r = await client.cancel_all()
         except KrakenwireError as exc:
-            return _error_line(exc, "cancel_all")
-        line: dict[str, Any] = {
-            "method": "cancel_all",
-            "req_id": r.req_id,
-            "success": True,
-            "count": r.count,
-        }
-        if r.warnings:
-            line["warnings"] = r.warnings
-        _emit(_timed(line, r))
+            return error_line(exc, "cancel_all", {"count": None, "warnings": []})
+        line: dict[str, Any] = {"method": "cancel_all", "req_id": r.req_id, "success": True}
+        line.update(outcome="ok", count=r.count, warnings=list(r.warnings), error=None, **timing(r))
+        emit(line)
     return EXIT_OK
 
 
 def _guarded(name: str, coro: Any) -> int:
+    """Run a command's coroutine; map the errors that escape it to an exit code and one line
+    of text on stderr (never a traceback)."""
     try:
         code: int = _run(coro)
     except (ValidationError, CredentialsError) as exc:
@@ -281,113 +196,253 @@ def _guarded(name: str, coro: Any) -> int:
     except ConnectionClosed as exc:
         print(f"krakenwire {name}: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
+    except KrakenwireError as exc:
+        print(f"krakenwire {name}: {exc} (the outcome is unknown)", file=sys.stderr)
+        return EXIT_UNKNOWN
     return code
 
 
+_TOKEN_HELP = (
+    "WebSocket token; without it a token is fetched over REST with $KRAKEN_API_KEY and "
+    "$KRAKEN_API_SECRET"
+)
+
+
 def _connection_options(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
     sp.add_argument(
-        "--token",
-        help="WebSocket token; without it a token is fetched over REST "
-        "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET",
+        "--url",
+        required=True,
+        type=ws_url,
+        help="wss://ws-auth.kraken.com/v2, or the ws://127.0.0.1:PORT/v2 `krakenwire sim` "
+        "prints (plain ws:// only to loopback)",
     )
+    sp.add_argument("--token", help=_TOKEN_HELP)
     sp.add_argument(
         "--rest-url",
+        type=rest_url,
         default="https://api.kraken.com",
-        help="REST base URL for the token fetch (the simulator prints its own)",
+        help="REST base URL for the token fetch (default %(default)s; `krakenwire sim` "
+        "prints its own)",
     )
-    sp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-
-
-def _userref(text: str) -> int:
-    return int(text)
+    sp.add_argument(
+        "--timeout",
+        type=seconds,
+        default=10.0,
+        help="seconds to wait for each reply, and for the connection (default %(default)s)",
+    )
 
 
 def _run(coro: Any) -> Any:
+    """Run on uvloop, or on plain asyncio where uvloop is not installed (Windows)."""
     try:
         import uvloop
-
-        return uvloop.run(coro)
-    except ImportError:  # pragma: no cover - uvloop is a dependency
+    except ImportError:
         return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _bench_module() -> Any:
-    # The bench's references (python-kraken-sdk, websockets, hdrhistogram) are an extra.
     try:
         return importlib.import_module("krakenwire._bench_cli")
-    except ImportError:
+    except ImportError:  # pragma: no cover - part of the package
         return None
 
 
+def _exit_codes_text() -> str:
+    return "\n".join(
+        textwrap.fill(
+            EXIT_CODES[code], 92, initial_indent=f"  {code}    ", subsequent_indent=" " * 7
+        )
+        for code in sorted(EXIT_CODES)
+    )
+
+
+_DESCRIPTION = """\
+krakenwire: the fastest way to cancel orders on Kraken from Python. A Kraken Spot WebSocket v2
+trading client centred on batch_cancel, with a local Kraken simulator for trying everything
+offline (`krakenwire sim`, `krakenwire demo`)."""
+
+_EPILOG = f"""\
+output:
+  cancel, cancel-all, add and orders print JSON only on stdout, one object per line, and
+  nothing else (there is no human format to switch off). Every line of cancel, cancel-all
+  and add has the same fields whatever happened, null where one does not apply; orders
+  prints Kraken's order objects as they are. cancel prints one line per wire request
+  (1 id: cancel_order; 2..50: one batch_cancel; more: ceil(n/50) batch_cancels) with method,
+  req_id, success, outcome (ok | partial | rejected | vetoed | not_sent | unknown),
+  requested, count, ids, orders, cl_ord_id, warnings, errors, error, time_in, time_out
+  (Kraken's timestamps) and latency_us (frame out to reply in, microseconds).
+  Diagnostics and errors go to stderr as one line of text, never a traceback.
+  `sim` prints its URL, REST URL, token and API key as text, or one JSON object with --json;
+  `demo`, `plugins` and `bench` print text for people.
+
+exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, then 1, then 4):
+{_exit_codes_text()}
+  130  interrupted (Ctrl-C)
+  141  stdout closed before everything was written (e.g. `| head`); nothing on stderr
+
+environment:
+  KRAKEN_API_KEY, KRAKEN_API_SECRET     credentials for a token when --token is not given
+  KRAKENWIRE_PLUGINS=a,b                load only these plugin entry points
+  KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1  load no plugin entry point
+  KRAKENWIRE_DEBUG=1                    show the traceback of an unexpected error
+
+`krakenwire COMMAND --help` describes each command's options."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="krakenwire", description=__doc__.split("\n")[0])
-    p.add_argument("--version", action="version", version=f"krakenwire {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    """The ``krakenwire`` argument parser (every option has help text)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="krakenwire", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=fmt
+    )
+    p.add_argument(
+        "--version", action="version", version=f"krakenwire {__version__}", help="print the version"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     from .sim import _cli as sim_cli
 
-    sp = sub.add_parser("sim", help="run the Kraken simulator on loopback; prints its URL")
+    sp = sub.add_parser(
+        "sim",
+        help="run the Kraken simulator on loopback until Ctrl-C; prints its URL and token",
+        description="Run the local Kraken Spot WebSocket v2 simulator (and its REST token "
+        "endpoint) on loopback until SIGINT/SIGTERM. Prints the ws:// URL, the REST URL, a "
+        "token, and an API key and secret, as text or as one JSON object (--json).",
+    )
     sim_cli.add_arguments(sp)
 
-    cp = sub.add_parser("cancel", help="cancel orders (one JSON line per reply on stdout)")
-    cp.add_argument("--url", required=True, help="ws(s)://.../v2 (ws:// only to loopback)")
+    cp = sub.add_parser(
+        "cancel",
+        help="cancel orders by id; one JSON line per wire request",
+        description="Cancel orders: 1 id is one cancel_order, 2..50 ids one batch_cancel, more "
+        "ids ceil(n/50) batch_cancels all written before any reply is awaited. Prints one "
+        "JSON line per wire request (fields in `krakenwire --help`). Exit 0 when every id was "
+        "cancelled, 4 when Kraken cancelled fewer than named, 1 rejected, 2 bad input, "
+        "3 unknown outcome.",
+        formatter_class=fmt,
+    )
+    _connection_options(cp)
     cp.add_argument(
-        "--token",
-        help="WebSocket token; without it a token is fetched over REST "
-        "with $KRAKEN_API_KEY / $KRAKEN_API_SECRET",
+        "--cl-ord-id",
+        action="append",
+        metavar="ID",
+        help="a client order id to cancel; repeat for several (with ORDER_IDs: 50 ids at most)",
     )
     cp.add_argument(
-        "--rest-url",
-        default="https://api.kraken.com",
-        help="REST base URL for the token fetch (the simulator prints its own)",
+        "order_ids",
+        nargs="*",
+        metavar="ORDER_ID",
+        help="Kraken order ids (OXXXXX-XXXXX-XXXXXX) or order_userref numbers",
     )
-    cp.add_argument("--cl-ord-id", action="append", metavar="ID", help="repeatable")
-    cp.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-    cp.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
 
-    cap = sub.add_parser("cancel-all", help="cancel every open order (one JSON line)")
+    cap = sub.add_parser(
+        "cancel-all",
+        help="cancel every open order of the account; one JSON line",
+        description="Send cancel_all: cancel every open order of the account. Prints one JSON "
+        "line with the count Kraken reports.",
+    )
     _connection_options(cap)
 
-    op = sub.add_parser("orders", help="list open orders (one JSON line each, from the snapshot)")
+    op = sub.add_parser(
+        "orders",
+        help="list open orders from the executions snapshot; one JSON line each",
+        description="Connect, wait for the executions snapshot and print each open order as "
+        "one JSON line (Kraken's fields). Exit 3 if no snapshot arrives within --timeout.",
+    )
     _connection_options(op)
 
-    ap = sub.add_parser("add", help="place one order (one JSON line)")
+    ap = sub.add_parser(
+        "add",
+        help="place one order; one JSON line",
+        description="Place one order with add_order. Every field is checked before anything "
+        "is sent (exit 2 on bad input). Prices and quantities are kept exact.",
+    )
     _connection_options(ap)
-    ap.add_argument("--symbol", required=True, help="e.g. BTC/USD")
-    ap.add_argument("--side", required=True, choices=["buy", "sell"])
+    ap.add_argument("--symbol", required=True, help="the pair, e.g. BTC/USD")
+    ap.add_argument("--side", required=True, choices=["buy", "sell"], help="buy or sell")
     ap.add_argument("--qty", required=True, help="order quantity (a decimal, kept exact)")
-    ap.add_argument("--price", help="limit price (a decimal, kept exact); limit orders")
-    ap.add_argument("--type", default="limit", choices=["limit", "market"])
-    ap.add_argument("--tif", choices=["gtc", "gtd", "ioc"], help="time in force")
-    ap.add_argument("--expire-time", help="RFC3339 time, with --tif gtd")
-    ap.add_argument("--post-only", action="store_true")
-    ap.add_argument("--validate", action="store_true", help="let Kraken validate only")
+    ap.add_argument("--price", help="limit price (a decimal, kept exact); needed by limit orders")
+    ap.add_argument(
+        "--type", default="limit", choices=["limit", "market"], help="order type (default limit)"
+    )
+    ap.add_argument(
+        "--tif", choices=["gtc", "gtd", "ioc"], help="time in force (Kraken's default: gtc)"
+    )
+    ap.add_argument("--expire-time", help="RFC3339 expiry time; with --tif gtd")
+    ap.add_argument(
+        "--post-only", action="store_true", help="maker only: rejected if it would take"
+    )
+    ap.add_argument(
+        "--validate", action="store_true", help="ask Kraken to validate only, not to place"
+    )
     ids = ap.add_mutually_exclusive_group()
     ids.add_argument("--cl-ord-id", help="your order id (or --userref, not both)")
-    ids.add_argument("--userref", type=_userref, help="order_userref (an int)")
+    ids.add_argument("--userref", type=userref, help="order_userref, an integer")
 
-    dp = sub.add_parser("demo", help="simulator + place + cancel, with a latency table")
-    dp.add_argument("--orders", type=int, default=200, help="orders placed per round")
-    dp.add_argument("--rounds", type=int, default=10)
-    dp.add_argument("--samples", type=int, default=1000, help="10-id batch_cancel samples")
+    dp = sub.add_parser(
+        "demo",
+        help="start the simulator, place and cancel orders, print a latency table",
+        description="The product in a minute, offline: start the simulator in-process, place "
+        "orders with batch_add, pull them with cancel_orders and 10-id batch_cancels, each "
+        "confirmed per id from the executions stream, and print p50/p99 round trips. Exit 0 "
+        "when every order placed is confirmed cancelled, 1 otherwise.",
+    )
+    dp.add_argument(
+        "--orders", type=positive_int, default=200, help="orders placed per round (default 200)"
+    )
+    dp.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=10,
+        help="rounds of place + cancel_orders (default 10)",
+    )
+    dp.add_argument(
+        "--samples",
+        type=positive_int,
+        default=1000,
+        help="10-id batch_cancel round trips to time (default 1000)",
+    )
 
-    sub.add_parser("plugins", help="list the plugins a client would load and their hooks")
-    bp = sub.add_parser("bench", help="the bench suite (also `make bench`)")
+    sub.add_parser(
+        "plugins",
+        help="list the plugins a client would load and the hooks each implements",
+        description="List the plugins connect() would load from this environment (the "
+        "krakenwire entry points, $KRAKENWIRE_PLUGINS, $KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD) "
+        "and the hooks each implements. Exit 1 if one failed to load.",
+    )
+    bp = sub.add_parser(
+        "bench",
+        help="the bench suite, from a source checkout (also `make bench`)",
+        description="Run the bench suite in bench/ of a krakenwire source checkout (it is not "
+        "part of the wheel). Exit 1 when the CI gate fails, 2 when there is no bench/ here.",
+    )
     bench_cli = _bench_module()
     if bench_cli is not None:
         bench_cli.add_arguments(bp)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_BAD_INPUT
+def _sim_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``krakenwire sim``'s values, before the simulator starts."""
+    if not 0 <= args.port <= 65535:
+        return f"argument --port: must be 0..65535, not {args.port}"
+    if args.orders < 0:
+        return f"argument --orders: must be >= 0, not {args.orders}"
+    if not (math.isfinite(args.latency) and args.latency >= 0):
+        return f"argument --latency: must be a finite number of seconds >= 0, not {args.latency}"
+    if not 0 <= args.drop_prob <= 1:  # also false for nan
+        return f"argument --drop-prob: must be within 0..1, not {args.drop_prob}"
+    return None
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "sim":
         from .sim import _cli as sim_cli
+
+        if (problem := _sim_problem(args)) is not None:
+            print(f"krakenwire sim: error: {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
 
         code: int = _run(sim_cli.run(args))
         return code
@@ -402,8 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return plugins_run(args)
     if args.command == "bench":
         bench_cli = _bench_module()
-        if bench_cli is None:
-            print("krakenwire bench needs the bench extra: run `make bench`", file=sys.stderr)
+        if bench_cli is None:  # pragma: no cover - part of the package
+            print("krakenwire bench: not available in this installation", file=sys.stderr)
             return EXIT_BAD_INPUT
         return int(bench_cli.run(args))
     if args.command == "orders":
@@ -423,17 +478,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_BAD_INPUT
-        try:
-            code = _run(_cancel(args))
-        except (ValidationError, CredentialsError) as exc:
-            print(f"krakenwire cancel: {exc} (nothing was sent)", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        except AuthError as exc:
-            print(f"krakenwire cancel: {exc}", file=sys.stderr)
-            return EXIT_REJECTED
-        except ConnectionClosed as exc:
-            print(f"krakenwire cancel: {exc}", file=sys.stderr)
-            return EXIT_UNKNOWN
-        return code
+        return _guarded("cancel", _cancel(args))
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_BAD_INPUT  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``krakenwire --help``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return _dispatch(parser, args)
+    except KeyboardInterrupt:
+        print(f"krakenwire {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`krakenwire orders | head -1`): stop quietly, as shell tools
+        # do, and keep Python from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):
+            raise
+        print(
+            f"krakenwire {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+            "(the outcome is unknown; KRAKENWIRE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN

@@ -1,11 +1,11 @@
-"""``python -m krakenwire.sim``: run the simulator on uvloop until SIGINT/SIGTERM."""
+"""``python -m krakenwire.sim``: run the simulator on uvloop (asyncio where uvloop is not
+installed, e.g. Windows) until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-
-import uvloop
 
 from ._cli import add_arguments, run
 
@@ -15,7 +15,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m krakenwire.sim", description="Local Kraken Spot WebSocket v2 simulator"
     )
     add_arguments(parser)
-    return uvloop.run(run(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:  # no uvloop build for this platform (Windows): plain asyncio
+        return asyncio.run(run(args))
+    return uvloop.run(run(args))
 
 
 if __name__ == "__main__":

@@ -60,11 +60,13 @@ class PrometheusPlugin:
         namespace: metric name prefix.
 
     Attributes:
-        registry: this plugin's ``CollectorRegistry``. port: the bound port once started.
-        requests: ``{ns}_requests_total{method, outcome}``; latency:
-        ``{ns}_request_latency_seconds{method, outcome}`` (send to settle, vetoed excluded);
-        cancelled: ``{ns}_orders_cancelled_total{method}``; events:
-        ``{ns}_connection_events_total{event}``.
+        registry: this plugin's ``CollectorRegistry``.
+        port: the bound port once started.
+        requests: ``{ns}_requests_total{method, outcome}``.
+        latency: ``{ns}_request_latency_seconds{method, outcome}`` (send to settle, vetoed
+            excluded).
+        cancelled: ``{ns}_orders_cancelled_total{method}``.
+        events: ``{ns}_connection_events_total{event}``.
     """
 
     def __init__(

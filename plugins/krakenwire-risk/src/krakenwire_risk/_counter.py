@@ -47,7 +47,8 @@ class RateCounter:
 
     Args:
         tier: ``"starter"``, ``"intermediate"`` or ``"pro"`` (threshold and decay from section 6).
-        threshold, decay: override the tier's numbers.
+        threshold: override the tier's threshold.
+        decay: override the tier's decay per second.
         clock: monotonic seconds (injectable for tests).
     """
 

@@ -1,0 +1,173 @@
+"""What the trading commands of :mod:`krakenwire.cli` print, and the exit codes they return.
+
+Every line a command prints has the same fields whichever way its request went (a field that
+does not apply is ``null``), so a script can read ``outcome`` and ``count`` without looking at
+which path was taken.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from ._results import BatchCancelResult, CancelOrderResult
+from .errors import (
+    ConnectionClosed,
+    KrakenAPIError,
+    KrakenwireError,
+    RemoteProtocolError,
+    RequestTimeout,
+    RiskRejected,
+)
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_CODES",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_REJECTED",
+    "EXIT_UNKNOWN",
+    "NO_TIMING",
+    "cancel_line",
+    "emit",
+    "error_line",
+    "line_exit",
+    "timing",
+    "worst",
+]
+
+EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_PARTIAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools exit
+#: Exit code -> meaning, as ``krakenwire --help`` and the README state them.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "ok: every request succeeded (cancel: every id named was cancelled)",
+    EXIT_REJECTED: "rejected: Kraken refused a request (or a risk plugin vetoed it, nothing "
+    "sent); those orders were not cancelled by it",
+    EXIT_BAD_INPUT: "bad input or configuration: nothing was sent",
+    EXIT_UNKNOWN: "connection failed, timeout, unreadable reply or unexpected error: the "
+    "outcome is unknown, reconcile (`krakenwire orders`)",
+    EXIT_PARTIAL: "partial: Kraken accepted every request but cancelled fewer orders than ids "
+    "named (ids not open: unknown, already filled or cancelled)",
+}
+# When several requests end differently, the most serious outcome decides the exit code.
+_OUTCOME_EXIT = {
+    "unknown": EXIT_UNKNOWN,
+    "not_sent": EXIT_UNKNOWN,
+    "rejected": EXIT_REJECTED,
+    "vetoed": EXIT_REJECTED,
+    "partial": EXIT_PARTIAL,
+    "ok": EXIT_OK,
+}
+_SEVERITY = (EXIT_UNKNOWN, EXIT_REJECTED, EXIT_PARTIAL, EXIT_OK)
+# Prices and quantities (Decimal) are written as exact JSON numbers.
+_enc = msgspec.json.Encoder(decimal_format="number")
+
+
+def emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(_enc.encode(obj).decode() + "\n")
+    sys.stdout.flush()
+
+
+def worst(codes: Sequence[int]) -> int:
+    return next((c for c in _SEVERITY if c in codes), EXIT_OK)
+
+
+def timing(r: Any) -> dict[str, Any]:
+    return {
+        "time_in": r.time_in_raw or None,
+        "time_out": r.time_out_raw or None,
+        "latency_us": r.latency_ns / 1000,
+    }
+
+
+NO_TIMING: dict[str, Any] = {"time_in": None, "time_out": None, "latency_us": None}
+
+
+def failure(exc: KrakenwireError) -> tuple[str, bool | None, str]:
+    """(outcome, success, error text) of a request that raised."""
+    if isinstance(exc, KrakenAPIError):
+        return "rejected", False, exc.error
+    if isinstance(exc, RiskRejected):
+        return "vetoed", False, str(exc)
+    if getattr(exc, "outcome", None) == "unknown" or isinstance(
+        exc, RequestTimeout | RemoteProtocolError
+    ):
+        return "unknown", None, str(exc)
+    if isinstance(exc, ConnectionClosed):
+        return "not_sent", False, str(exc)
+    return "rejected", False, str(exc)
+
+
+def cancel_line(
+    method: str,
+    orders: Sequence[str],
+    cl: Sequence[str],
+    result: BatchCancelResult | CancelOrderResult | None = None,
+    exc: KrakenwireError | None = None,
+) -> dict[str, Any]:
+    """One line per wire request, with the same fields whichever way it went.
+
+    ``success``: Kraken accepted the request (``false``: refused or never sent; ``null``:
+    unknown). ``count``: orders Kraken reported cancelled (``null`` unless accepted).
+    ``outcome``: ``ok``, ``partial`` (fewer cancelled than ids named), ``rejected``,
+    ``vetoed``, ``not_sent`` or ``unknown``. ``errors``: Kraken's per-order errors.
+    """
+    requested = len(orders) + len(cl)
+    line: dict[str, Any] = {
+        "method": method,
+        "req_id": None,
+        "success": None,
+        "outcome": "unknown",
+        "requested": requested,
+        "count": None,
+        "ids": [*orders, *cl],
+        "orders": list(orders),
+        "cl_ord_id": list(cl),
+        "warnings": [],
+        "errors": [],
+        "error": None,
+    }
+    if exc is not None:
+        line["outcome"], line["success"], line["error"] = failure(exc)
+        line["req_id"] = getattr(exc, "req_id", None)
+        if isinstance(exc, KrakenAPIError) and exc.method:
+            line["method"] = exc.method
+        line.update(NO_TIMING)
+        return line
+    assert result is not None
+    if isinstance(result, CancelOrderResult):
+        count = len(result.cancelled)
+        line["errors"] = list(result.errors)
+        line["warnings"] = [w for rep in result.replies for w in rep.warnings]
+    else:
+        count = result.count
+        line["warnings"] = list(result.warnings)
+    line.update(
+        req_id=result.req_id,
+        success=True,
+        outcome="ok" if count >= requested else "partial",
+        count=count,
+    )
+    line.update(timing(result))
+    return line
+
+
+def line_exit(line: dict[str, Any]) -> int:
+    return _OUTCOME_EXIT[line["outcome"]]
+
+
+def error_line(exc: KrakenwireError, method: str, base: dict[str, Any]) -> int:
+    """A failed single-request command: ``base`` holds its fields, all set to null."""
+    outcome, success, error = failure(exc)
+    line = {"method": method, "req_id": getattr(exc, "req_id", None), "success": success}
+    line.update(outcome=outcome, **base, error=error, **NO_TIMING)
+    if isinstance(exc, KrakenAPIError) and exc.method:
+        line["method"] = exc.method
+    emit(line)
+    return _OUTCOME_EXIT[outcome]
