@@ -266,14 +266,13 @@ def test_hostile_soak_every_caller_gets_its_own_answer(run):
                 invalidations,
             )
             assert srv.max_live <= 1
-            # Memory, traced over 40 rounds (~8,500 requests) in the middle: less than 4.8 kB per
-            # round (a leak of one small object per request is >= 10 kB per round); and over
-            # the whole run, allocated blocks grow by far less than one per request.
-            # Medians of the first and last three samples: buffers and free lists move the traced
-            # size up and down by tens of kB between two single points on a loaded machine.
+            # Memory, traced over 45 rounds in the middle; and over the whole run, allocated blocks
+            # grow by far less than one per request (the leak check that no step can fool).
+            # Buffers, free lists and bounded caches (the closed-order memory filling to its cap)
+            # move the traced size by up to ~300 kB in one step; a leak of one small object per
+            # request is ~1 MB over the ~9,500 requests of the window.
             assert len(traced) == 10, traced
-            first, last = sorted(traced[:3])[1], sorted(traced[-3:])[1]
-            assert last - first < 192 * 1024, traced
+            assert max(traced) - min(traced) < 512 * 1024, traced
             assert grown < 10_000, f"{grown} more memory blocks after {sent} requests"
             print(
                 f"hostile soak: sent={sent} server saw={srv.received} ok={ok} unknown={unknown}"

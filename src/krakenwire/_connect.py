@@ -65,7 +65,8 @@ async def connect(
         liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
             -> the socket is dropped and re-established.
         keepalive_interval: ping when nothing was sent for this long.
-        backoff_base, backoff_cap: reconnect delays (capped, jittered exponential).
+        backoff_base: the first reconnect delay (capped, jittered exponential backoff).
+        backoff_cap: the longest reconnect delay.
         connect_budget: attempts allowed per rolling window (default 100 per 10 minutes).
 
     Raises:

@@ -107,9 +107,11 @@ class AuditPlugin:
             (see the module docs for what each survives).
         flush_interval: seconds between batch writes (``"batch"``; outcomes of ``"intent"``).
         flush_records: write as soon as this many records are buffered.
-        fsync_every, fsync_interval, max_bytes, backups: as for :class:`AuditLog` (default:
-            fsync in a background thread when the oldest unsynced record is 1 s old, and on
-            disconnect).
+        fsync_every: as for :class:`AuditLog` (fsync after this many records).
+        fsync_interval: as for :class:`AuditLog` (default: fsync in a background thread when
+            the oldest unsynced record is 1 s old, and on disconnect).
+        max_bytes: as for :class:`AuditLog` (rotate past this size).
+        backups: as for :class:`AuditLog` (rotated files kept).
         run: the run id written in every record (default: pid and start time); a second
             client sharing this instance gets ``run + ".2"``, ...
 
