@@ -22,7 +22,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from importlib import metadata
 from ssl import SSLContext
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -47,11 +46,9 @@ _REDACTED = "<redacted>"
 
 
 def _user_agent() -> str:
-    try:
-        version = metadata.version("krakenwire")
-    except metadata.PackageNotFoundError:  # running from a source tree without installing
-        version = "0"
-    return f"krakenwire/{version}"
+    from . import __version__  # the package's own (importlib.metadata is slow to import)
+
+    return f"krakenwire/{__version__}"
 
 
 class CredentialsError(AuthError, ValueError):

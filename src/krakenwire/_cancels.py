@@ -36,6 +36,8 @@ class CancelHost(Protocol):
 
     _link: Link
 
+    async def _call(self, call: Call, secs: float, hedge: bool | None) -> Any: ...
+
     @property
     def open_orders(self) -> OpenOrders: ...
 
@@ -70,13 +72,15 @@ def _tracker(client: CancelHost, call: Call) -> CancelTracker:
     return CancelTracker(view, call.ids, call.cl_ord_ids)
 
 
-async def confirm_call(client: CancelHost, call: Call, secs: float, confirm: Any) -> Any:
+async def confirm_call(
+    client: CancelHost, call: Call, secs: float, confirm: Any, hedge: bool | None = None
+) -> Any:
     """Send one cancel and wait for the executions stream to confirm each id it names."""
     wait = check_confirm(confirm)
     await _view_ready(client, secs)
     tracker = _tracker(client, call)
     try:
-        result = await client._link.call(call, secs)
+        result = await client._call(call, secs, hedge)
     except BaseException:
         tracker.abandon()
         raise

@@ -61,12 +61,14 @@ def check_url(url: object) -> str:
 
 class StateChange(msgspec.Struct, frozen=True):
     """One state change: ``connecting``, ``connected``, ``disconnected``, ``reconnecting``,
-    ``closed``. ``reason`` says why (never a secret)."""
+    ``closed``. ``reason`` says why (never a secret); ``connection`` which socket changed
+    (``"primary"``, or ``"standby"`` with ``connect(standby=True)``)."""
 
     state: str
     previous: str
     reason: str = ""
     at: float = 0.0
+    connection: str = "primary"
 
 
 class ClientStats:
@@ -75,7 +77,7 @@ class ClientStats:
     ``duplicates``, ``malformed`` are read from it), the client the rest."""
 
     __slots__ = (
-        "_session",
+        "sessions",
         "frames",
         "heartbeats",
         "not_understood",
@@ -99,8 +101,8 @@ class ClientStats:
         "callback_errors",
     )
 
-    def __init__(self, session: Any) -> None:
-        self._session = session
+    def __init__(self, sessions: list[Any]) -> None:
+        self.sessions = sessions  # the session of each socket (two with a standby)
         self.frames = 0
         self.heartbeats = 0
         self.not_understood = 0  # binary or oversized frames, executions data we cannot use
@@ -113,17 +115,17 @@ class ClientStats:
     @property
     def unmatched(self) -> int:
         """Method replies that completed nothing (unknown req_id, another method, duplicates)."""
-        return int(self._session.unmatched) + int(self._session.duplicates)
+        return sum(int(s.unmatched) + int(s.duplicates) for s in self.sessions)
 
     @property
     def duplicates(self) -> int:
         """Replies that repeated one already counted (a subset of ``unmatched``)."""
-        return int(self._session.duplicates)
+        return sum(int(s.duplicates) for s in self.sessions)
 
     @property
     def malformed(self) -> int:
         """Frames that could not be decoded, plus ``not_understood``."""
-        return int(self._session.malformed) + self.not_understood
+        return sum(int(s.malformed) for s in self.sessions) + self.not_understood
 
     def __repr__(self) -> str:
         return "ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self._SHOWN) + ")"

@@ -41,6 +41,8 @@ async def connect(
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
     connect_budget: ConnectBudget | None = None,
+    standby: bool = False,
+    hedge: bool = False,
 ) -> Client:
     """Open an authenticated trading connection, subscribed to ``executions``; returns once the
     executions snapshot is in (so ``client.open_orders`` is complete).
@@ -68,6 +70,11 @@ async def connect(
         backoff_base: the first reconnect delay (capped, jittered exponential backoff).
         backoff_cap: the longest reconnect delay.
         connect_budget: attempts allowed per rolling window (default 100 per 10 minutes).
+        standby: keep a second authenticated, subscribed socket warm: when the primary dies,
+            the standby is promoted at once and the idempotent requests in flight (cancels,
+            the dead man's switch) are re-sent on it; order entry is never re-sent.
+        hedge: send every cancel on both sockets (with ``standby``); the first reply settles
+            it. Each copy counts against Kraken's per-connection message rate.
 
     Raises:
         ValidationError: a bad argument (neither token nor credentials, a URL that would send
@@ -98,6 +105,11 @@ async def connect(
         raise ValidationError("token must be a str", field="token", value=None)
     if credentials is not None and not isinstance(credentials, Credentials):
         raise ValidationError("credentials must be a krakenwire.Credentials", field="credentials")
+    for name, flag in (("standby", standby), ("hedge", hedge)):
+        if type(flag) is not bool:
+            raise ValidationError(f"{name} must be a bool, got {flag!r}", field=name)
+    if hedge and not standby:
+        raise ValidationError("hedge=True needs standby=True (a second socket)", field="hedge")
     for name, fn in (("on_state", on_state), ("on_executions", on_executions)):
         if fn is not None and not callable(fn):
             raise ValidationError(f"{name} must be callable", field=name)
@@ -113,6 +125,8 @@ async def connect(
         policy=policy,
         on_state=on_state,
         on_executions=on_executions,
+        standby=standby,
+        hedge=hedge,
     )
-    await client._life.open()
+    await client._open()
     return client

@@ -60,7 +60,13 @@ class Lifecycle:
         fetcher: TokenFetcher | None,
         on_state: Callable[[StateChange], None] | None,
         on_executions: Callable[[ChannelFrame], None] | None,
+        *,
+        stream: int = 0,
+        role: str = "primary",
     ) -> None:
+        self.stream = stream  # this socket's executions stream in the shared open-order view
+        self.role = role  # "primary" or "standby" (a standby is promoted when the primary dies)
+        self.connection_id: int | None = None  # Kraken's, from the status frame
         self.config = config
         self.session = session
         self.link = link
@@ -89,9 +95,15 @@ class Lifecycle:
     def set_state(self, state: str, reason: str = "") -> None:
         if state == self.state and not reason:
             return
-        change = StateChange(state, self.state, reason, time.time())
+        change = StateChange(state, self.state, reason, time.time(), self.role)
         self.state = state
-        log.info("krakenwire %s: %s%s", self.config.url, state, f" ({reason})" if reason else "")
+        log.info(
+            "krakenwire %s %s: %s%s",
+            self.config.url,
+            self.role,
+            state,
+            f" ({reason})" * bool(reason),
+        )
         if self.on_state is not None:
             try:
                 self.on_state(change)
@@ -171,7 +183,7 @@ class Lifecycle:
         self.policy.reset()
         self.connected.set()
         self.set_state("connected")
-        self.plugins.event("connected", {"url": cfg.url})
+        self.plugins.event("connected", {"url": cfg.url, "connection": self.role})
 
     async def _subscribe(self, fresh_token: bool) -> None:
         """Subscribe ``executions`` and wait for its snapshot, so ``open_orders`` is complete
@@ -192,7 +204,7 @@ class Lifecycle:
                 f"the executions subscribe was refused: {exc.error}", error=exc.error
             ) from None
         try:
-            await asyncio.wait_for(self.open_orders.ready.wait(), secs)
+            await asyncio.wait_for(self.open_orders.stream_ready(self.stream).wait(), secs)
         except TimeoutError:
             raise ConnectError(
                 f"no executions snapshot within {secs} s of the subscribe ack"
@@ -223,10 +235,12 @@ class Lifecycle:
         """The link's socket dropped (its pending requests already have their outcomes)."""
         self._watchdog.stop()
         self.connected.clear()
-        self.open_orders.reset()
+        self.open_orders.reset(self.stream)
+        self.connection_id = None
         established, self._established = self._established, False
         self.plugins.event(
-            "disconnected", {"url": self.config.url, "close_code": str(close_code or "")}
+            "disconnected",
+            {"url": self.config.url, "close_code": str(close_code or ""), "connection": self.role},
         )
         if self.closing or not established:
             return  # closing, or an attempt that failed: its caller handles it
@@ -294,7 +308,7 @@ class Lifecycle:
             self.stats.heartbeats += 1
         elif ch == "executions":
             try:
-                in_order = self.open_orders.apply(ev)
+                in_order = self.open_orders.apply(ev, self.stream)
             except Exception as exc:
                 self.stats.not_understood += 1
                 log.warning("krakenwire %s: ignored an executions frame: %s", self.config.url, exc)
@@ -316,11 +330,13 @@ class Lifecycle:
             data = ev.data
             if isinstance(data, list) and data and isinstance(data[0], dict):
                 self.system = str(data[0].get("system", ""))
+                cid = data[0].get("connection_id")
+                self.connection_id = cid if type(cid) is int else self.connection_id
         else:
             self.stats.channel += 1
 
     async def _resnapshot(self) -> None:
-        self.open_orders.reset()
+        self.open_orders.reset(self.stream)
         try:
             secs = self.config.timeout
             await self.link.call(_build.subscribe_executions(unsubscribe=True), secs)

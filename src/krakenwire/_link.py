@@ -43,6 +43,11 @@ class _Listener(picows.WSListener):
         self.parts: list[bytes] | None = None  # a fragmented message being reassembled
         self.size = 0
 
+    def on_ws_connected(self, transport: picows.WSTransport) -> None:
+        # Attach before the first frame: Kraken's status frame may arrive in the same read as
+        # the handshake's end, before ws_connect() has returned.
+        self.link.attach(transport)
+
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         link = self.link
         if transport is not link.transport:
@@ -128,6 +133,11 @@ class Link:
         self.on_channel: Callable[[ChannelFrame], None] = _ignore
         self.on_stale: Callable[[Stale], None] = _ignore
         self.on_lost: Callable[[Any], None] = _ignore
+        # Set by a client with a warm standby: called first when the socket drops, to move
+        # idempotent requests in flight to the other socket (returns nothing).
+        self.on_failover: Callable[[Link], None] | None = None
+        # handle -> (link, handle) of requests moved to another link, for abandon().
+        self.moved: dict[int, tuple[Link, int]] = {}
         self.transport: picows.WSTransport | None = None
         self.close_code: Any = None
         self.futures: dict[int, asyncio.Future[Any]] = {}
@@ -165,10 +175,11 @@ class Link:
             self.loop.call_soon(audit, exc.request, exc, 0, self.context)
 
     def start(
-        self, call: Call, timeout: float, waiter: Any = None
+        self, call: Call, timeout: float, waiter: Any = None, origin: int = 0
     ) -> tuple[int, asyncio.Future[Any]]:
         """Send ``call`` now; return its handle and the Future its outcome will resolve (or
         ``waiter``, any object with a Future's ``done``/``set_result``/``set_exception``).
+        ``origin`` is the handle of the request this re-sends (a failover), if any.
 
         Raises:
             NotConnected: no open socket (nothing sent). RiskRejected: vetoed (nothing sent).
@@ -177,7 +188,7 @@ class Link:
         t = self._transport(call)
         now = _now_ns()
         try:
-            rid, data = self.session.send(call, now, int(timeout * 1e9))
+            rid, data = self.session.send(call, now, int(timeout * 1e9), origin)
         except RiskRejected as exc:
             self._vetoed(exc)
             raise
@@ -233,6 +244,10 @@ class Link:
 
     def abandon(self, handle: int) -> None:
         """The caller gave up: free the request now; it still gets its audit record."""
+        moved = self.moved.pop(handle, None)
+        if moved is not None:  # it failed over to another socket: abandon it there
+            moved[0].abandon(moved[1])
+            return
         self.futures.pop(handle, None)
         for ev in self.session.abandon(handle, _now_ns()):
             self.dispatch(ev)
@@ -301,6 +316,11 @@ class Link:
     def lost(self) -> None:
         """The socket dropped: every pending request gets its outcome, then ``on_lost``."""
         self.transport = None
+        if self.on_failover is not None:
+            try:
+                self.on_failover(self)
+            except Exception:
+                log.exception("krakenwire: failover to the standby failed")
         for ev in self.session.connection_lost(_now_ns()):
             try:
                 self.dispatch(ev)

@@ -124,9 +124,13 @@ class OpenOrders:
         self._watchers: dict[str, list[asyncio.Future[str]]] = {}
         # Orders our own add_order/batch_add acks say exist, until the stream shows them.
         self._placed: OrderedDict[str, tuple[str | None, int | None]] = OrderedDict()
-        self.sequence: int | None = None
+        self.sequence: int | None = None  # the last sequence seen on any stream
         self.gaps = 0
         self.ready = asyncio.Event()
+        # One executions stream per socket (a warm standby adds a second): each has its own
+        # sequence numbers and its own snapshot; the view is ready while any stream's is in.
+        self._seq: dict[int, int | None] = {}
+        self._snap: dict[int, asyncio.Event] = {}
 
     def __repr__(self) -> str:
         snap = "yes" if self.ready.is_set() else "no"
@@ -188,12 +192,23 @@ class OpenOrders:
 
     # ---- feeding --------------------------------------------------------------------------
 
-    def reset(self) -> None:
-        """Forget the snapshot state (the connection dropped); orders stay until the next one."""
-        self.sequence = None
-        self.ready.clear()
+    def stream_ready(self, stream: int = 0) -> asyncio.Event:
+        """Set once ``stream``'s snapshot is in (its socket's subscribe is complete)."""
+        ev = self._snap.get(stream)
+        if ev is None:
+            ev = self._snap[stream] = asyncio.Event()
+        return ev
 
-    def apply(self, msg: ChannelFrame) -> bool:
+    def reset(self, stream: int = 0) -> None:
+        """Forget ``stream``'s snapshot state (its socket dropped); orders stay until the next
+        snapshot. The view stays ready while another stream's snapshot is in."""
+        self._seq.pop(stream, None)
+        self.stream_ready(stream).clear()
+        if not any(ev.is_set() for ev in self._snap.values()):
+            self.sequence = None
+            self.ready.clear()
+
+    def apply(self, msg: ChannelFrame, stream: int = 0) -> bool:
         """Apply one executions frame. Returns ``False`` when ``sequence`` shows a gap (the
         frame is still applied; the caller should take a fresh snapshot).
 
@@ -210,16 +225,22 @@ class OpenOrders:
         ):
             raise ValueError(f"executions {msg.type} not understood: {str(data)[:100]}")
         if msg.type == "snapshot":
-            self._load(data)
+            # A second stream's snapshot does not reload a view another live stream keeps
+            # complete (it may be older than updates already applied).
+            if not any(ev.is_set() for k, ev in self._snap.items() if k != stream):
+                self._load(data)
         else:
-            if seq is not None and self.sequence is not None and seq != self.sequence + 1:
+            last = self._seq.get(stream)
+            if seq is not None and last is not None and seq != last + 1:
                 self.gaps += 1
                 ok = False
             for item in data:
                 self._update(item)
         if type(seq) is int:
+            self._seq[stream] = seq
             self.sequence = seq
         if msg.type == "snapshot":
+            self.stream_ready(stream).set()
             self.ready.set()
         return ok
 
@@ -240,8 +261,8 @@ class OpenOrders:
 
     def _update(self, item: dict[str, Any]) -> None:
         oid = item.get("order_id")
-        if not isinstance(oid, str):
-            return
+        if not isinstance(oid, str) or oid in self._closed:
+            return  # a closed order never reopens (a second stream may repeat its events)
         status = item.get("order_status")
         if (
             status in CLOSED_STATUSES

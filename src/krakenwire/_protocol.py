@@ -105,8 +105,8 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(pending={len(self._pending)}, token=<redacted>)"
 
-    def __len__(self) -> int:  # requests pending
-        return len(self._pending)
+    def __len__(self) -> int:
+        return len(self._pending)  # requests pending
 
     @property
     def token(self) -> str:
@@ -136,12 +136,14 @@ class Session:
 
     # ---- requests -------------------------------------------------------------------------
 
-    def _stage(self, call: Call) -> tuple[int, RequestView | None]:
+    def _stage(self, call: Call, origin: int = 0) -> tuple[int, RequestView | None]:
         rid = self._new_id()
         call.req.req_id = rid
         if call.params is not None:
             call.params.token = self._token
-        return rid, call.view(rid) if (self.views or self.check is not None) else None
+        if not (self.views or self.check is not None):
+            return rid, None
+        return rid, call.view(rid, True, origin) if origin else call.view(rid)
 
     def _gate(self, call: Call, view: RequestView | None) -> None:
         check = self.check
@@ -152,18 +154,19 @@ class Session:
                 exc.request = view
                 raise
 
-    def send(self, call: Call, now_ns: int, timeout_ns: int) -> tuple[int, bytes]:
+    def send(self, call: Call, now_ns: int, timeout_ns: int, origin: int = 0) -> tuple[int, bytes]:
         """Assign a ``req_id``, run the risk gate, encode and register ``call``.
 
         Returns:
             ``(handle, frame bytes)``: the handle is the ``req_id`` the caller waits on.
+            ``origin``: the handle of the request this re-sends on another socket, if any.
 
         Raises:
             RiskRejected: a plugin vetoed it (``exc.request`` is the view); nothing registered.
             ValidationError: it cannot be encoded (e.g. a ``str`` subclass id); nothing
                 registered.
         """
-        rid, view = self._stage(call)
+        rid, view = self._stage(call, origin)
         if view is not None:
             self._gate(call, view)
         data = encode_call(call)
@@ -362,6 +365,18 @@ class Session:
                 )
         return out
 
+    def take_idempotent(self, now_ns: int) -> list[tuple[int, Call, int, list[CancelOrderReply]]]:
+        """For a failover: remove every request on the wire that the registry marks idempotent;
+        ``(handle, call, ns left to its deadline, replies so far)`` each. Held ones stay."""
+        out = []
+        for p in [p for p in self._pending.values() if p.held is None]:
+            spec = p.call.spec
+            if spec.idempotent and spec.kind is not _HOUSEKEEPING:
+                del self._pending[p.rid]
+                self._moved.pop(p.handle, None)
+                out.append((p.handle, p.call, max(0, p.deadline - now_ns), p.replies or []))
+        return out
+
     def abandon(self, handle: int, now_ns: int = 0) -> list[Event]:
         """The caller gave up on ``handle``: free its entry now; the event carries the outcome
         for the audit (unknown if it was on the wire)."""
@@ -369,18 +384,16 @@ class Session:
         p = self._pending.get(rid)
         if p is None or p.handle != handle:
             return []
-        if p.held is not None:
-            return [self._finish(p, p.held, now_ns)]
-        err = self._unknown(p, Abandoned, "the caller stopped waiting")
+        err = p.held or self._unknown(p, Abandoned, "the caller stopped waiting")
         return [self._finish(p, err, now_ns)]
 
     def _unknown(self, p: _Pending, cls: type[Any], why: str) -> KrakenwireError:
-        name = p.call.spec.name
-        err: KrakenwireError = cls(
-            f"{name} req_id={p.rid} naming {len(p.call.all_ids)} id(s): {why}",
+        name, ids = p.call.spec.name, p.call.all_ids
+        err: KrakenwireError = cls(  # an OutcomeUnknown
+            f"{name} req_id={p.rid} naming {len(ids)} id(s): {why}",
             req_id=p.rid,
             method=name,
-            ids=p.call.all_ids,
+            ids=ids,
             replies=p.replies or (),
         )
         return err

@@ -38,6 +38,9 @@ class _Timed(msgspec.Struct, kw_only=True):
     latency_ns: int = 0
     time_in_raw: str = ""
     time_out_raw: str = ""
+    # True when the request was in flight on a socket that died and was re-sent on the standby
+    # (idempotent cancels only): req_id and the times are those of the reply it finally got.
+    failed_over: bool = False
 
     @property
     def time_in(self) -> datetime | None:

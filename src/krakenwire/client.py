@@ -14,26 +14,23 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
-from . import _build, _callbacks, _entry
-from ._auth import Credentials, TokenFetcher
-from ._cancels import cancel_many, confirm_call, reconcile
+from . import _build, _callbacks, _entry, _housekeeping
+from ._auth import Credentials
+from ._cancels import cancel_many, confirm_call
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
 from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
-from ._lifecycle import Lifecycle
 from ._link import Link
+from ._methods import Call
 from ._openorders import OpenOrders
 from ._orders import order as _order
-from ._protocol import Session
 from ._results import (
     BatchCancelResult,
-    CancelAfterResult,
     CancelAllResult,
     CancelOrderResult,
     CancelOrdersResult,
-    PongResult,
-    Reconciliation,
 )
+from ._standby import Unit, build_units, failover, hedged_call
 from ._validate import check_timeout
 from ._views import PluginContext
 from .errors import KrakenwireError, ValidationError
@@ -68,40 +65,65 @@ class Client:
         policy: ReconnectPolicy,
         on_state: Callable[[StateChange], None] | None,
         on_executions: Callable[[ChannelFrame], None] | None,
+        standby: bool = False,
+        hedge: bool = False,
     ) -> None:
         self._config = config
         self._timeout = config.timeout
-        self._session = session = Session(token or "")
-        self._stats = ClientStats(session)
         self._orders = OpenOrders()
-        session.hold_stale = credentials is not None
         self._plugins = plugins
-        fetcher = (
-            TokenFetcher(credentials, config.rest_url, timeout=config.timeout)
-            if credentials is not None
-            else None
-        )
+        self._hedge = hedge
+        self._stats = ClientStats([])
         context = PluginContext(
-            config.url, self._state, self._system, self._orders, session.__len__
+            config.url, self._state, self._system, self._orders, lambda: self.pending
         )
-        self._link = link = Link(session, plugins, self._stats, context)
-        self._life = Lifecycle(
-            config,
-            session,
-            link,
-            plugins,
-            self._stats,
-            self._orders,
-            policy,
-            fetcher,
-            on_state,
-            on_executions,
-        )
-        link.on_channel, link.on_stale = self._life.on_channel, self._life.on_stale
-        link.on_lost = self._life.on_lost
+        self._units = build_units(
+            config, token, credentials, plugins, self._stats, self._orders, policy, context,
+            on_state, on_executions, standby,
+        )  # fmt: skip
+        self._primary(self._units[0])
+        if standby:
+            for u in self._units:
+                u.link.on_failover = self._failover
         plugins.on_resolve = self._sync_plugins
         plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
+
+    async def _open(self) -> None:
+        """Connect every socket (the first attempt is not retried); any failure closes all."""
+        try:
+            for u in self._units:
+                await u.life.open()
+        except BaseException:
+            await self.close()
+            raise
+
+    def _primary(self, unit: Unit) -> None:
+        self._unit = unit
+        self._session, self._link, self._life = unit.session, unit.link, unit.life
+
+    def _failover(self, dead: Link) -> None:
+        """A socket died: if it was the primary and the standby is up, promote the standby
+        and move the idempotent requests in flight to it (see ``_standby.py``)."""
+        other = next((u for u in self._units if u.link is not dead), None)
+        if other is None or not other.link.is_open or self._life.closing:
+            return
+        if dead is self._link:
+            old = self._unit
+            self._primary(other)
+            old.life.role, other.life.role = "standby", "primary"
+            other.life.set_state("connected", "standby promoted to primary")
+            self._plugins.event("standby_promoted", {"url": self.url})
+        failover(dead, other.link)
+
+    def _other(self) -> Link | None:
+        u = next((u for u in self._units if u is not self._unit), None)
+        return u.link if u is not None else None
+
+    async def _call(self, call: Call, secs: float, hedge: bool | None) -> Any:
+        if hedge or (hedge is None and self._hedge):
+            return await hedged_call(self._link, self._other(), call, secs)
+        return await self._link.call(call, secs)
 
     def _state(self) -> str:
         return self._life.state
@@ -111,8 +133,9 @@ class Client:
 
     def _sync_plugins(self) -> None:
         p = self._plugins
-        self._session.check = p.check
-        self._session.views = p.wants_views
+        for u in self._units:
+            u.session.check = p.check
+            u.session.views = p.wants_views
 
     def __repr__(self) -> str:
         return f"<krakenwire.Client {self.url} {self.state} pending={len(self._session)}>"
@@ -161,8 +184,13 @@ class Client:
 
     @property
     def pending(self) -> int:
-        """Requests sent and not yet settled."""
-        return len(self._session)
+        """Requests sent and not yet settled (on both sockets with a standby)."""
+        return sum(len(u.session) for u in self._units)
+
+    @property
+    def connection_ids(self) -> dict[str, int | None]:
+        """Kraken's ``connection_id`` of each socket (from its ``status`` frame), by role."""
+        return {u.life.role: u.life.connection_id for u in self._units}
 
     @property
     def is_open(self) -> bool:
@@ -186,6 +214,7 @@ class Client:
         timeout: float | None = None,
         confirm: float | bool = False,
         unified: bool = False,
+        hedge: bool | None = None,
     ) -> BatchCancelResult:
         """Cancel 2..50 orders in ONE wire request.
 
@@ -197,6 +226,8 @@ class Client:
                 the executions stream to confirm each id; ``result.confirmation`` then says
                 per id ``"cancelled"``, ``"not_open"`` or ``"unknown"``.
             unified: send the unified-WS variant (``asset_class: "spot"``; no userrefs).
+            hedge: send it on both sockets at once (``connect(standby=True)``); the first reply
+                settles it. ``None``: as ``connect(hedge=...)`` said.
 
         Returns:
             :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
@@ -205,8 +236,8 @@ class Client:
             ValidationError: bad ids, count, timeout or confirm (nothing sent).
             KrakenAPIError: Kraken refused. RequestTimeout, ConnectionLost: outcome unknown.
         """
-        if confirm is not False or unified is not False:
-            return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified)
+        if confirm is not False or unified is not False or hedge is not None or self._hedge:
+            return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified, hedge)
         secs = self._timeout if timeout is None else check_timeout(timeout)
         result: BatchCancelResult = await self._link.call(
             _build.batch_cancel(orders, cl_ord_id), secs
@@ -220,15 +251,17 @@ class Client:
         timeout: float | None,
         confirm: Any,
         unified: Any,
+        hedge: Any,
     ) -> BatchCancelResult:
-        if type(unified) is not bool:
-            raise ValidationError(f"unified must be a bool, got {unified!r}", field="unified")
+        for name, flag in (("unified", unified), ("hedge", hedge)):
+            if type(flag) is not bool and (flag is not None or name == "unified"):
+                raise ValidationError(f"{name} must be a bool, got {flag!r}", field=name)
         secs = self._secs(timeout)
         call = _build.batch_cancel(orders, cl_ord_id, unified=unified)
         if confirm is False:
-            plain: BatchCancelResult = await self._link.call(call, secs)
+            plain: BatchCancelResult = await self._call(call, secs, hedge)
             return plain
-        result: BatchCancelResult = await confirm_call(self, call, secs, confirm)
+        result: BatchCancelResult = await confirm_call(self, call, secs, confirm, hedge)
         return result
 
     async def cancel_order(
@@ -239,6 +272,7 @@ class Client:
         order_userref: Iterable[int] | None = None,
         timeout: float | None = None,
         confirm: float | bool = False,
+        hedge: bool | None = None,
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
@@ -247,16 +281,16 @@ class Client:
         reply raises :class:`KrakenAPIError`. An ``order_userref`` expects one reply per open
         order it names in ``open_orders`` (at least one). A reply that repeats an order never
         counts twice: an order left unanswered makes the outcome unknown (``RequestTimeout``
-        with the replies that came). ``confirm`` as for :meth:`batch_cancel`.
+        with the replies that came). ``confirm`` and ``hedge`` as for :meth:`batch_cancel`.
         """
         secs = self._secs(timeout)
         view = self._orders
         matched = (lambda ref: len(view.by_userref(ref))) if view.ready.is_set() else None
         call = _build.cancel_order(order_id, cl_ord_id, order_userref, matched=matched)
         if confirm is False:
-            result: CancelOrderResult = await self._link.call(call, secs)
+            result: CancelOrderResult = await self._call(call, secs, hedge)
             return result
-        res: CancelOrderResult = await confirm_call(self, call, secs, confirm)
+        res: CancelOrderResult = await confirm_call(self, call, secs, confirm, hedge)
         res.requested = list(call.all_ids)
         return res
 
@@ -283,88 +317,20 @@ class Client:
         """
         return await cancel_many(self, ids, cl_ord_id, self._secs(timeout), confirm)
 
-    async def cancel_all(self, *, timeout: float | None = None) -> CancelAllResult:
+    async def cancel_all(
+        self, *, timeout: float | None = None, hedge: bool | None = None
+    ) -> CancelAllResult:
         """Cancel every open order of the account (untriggered ones included)."""
-        result: CancelAllResult = await self._link.call(_build.cancel_all(), self._secs(timeout))
+        secs = self._secs(timeout)
+        result: CancelAllResult = await self._call(_build.cancel_all(), secs, hedge)
         return result
 
-    async def cancel_after(
-        self, timeout_s: int, *, timeout: float | None = None
-    ) -> CancelAfterResult:
-        """Arm (or with 0 disarm) Kraken's dead man's switch: cancel all in ``timeout_s`` s."""
-        call = _build.cancel_after(timeout_s)
-        result: CancelAfterResult = await self._link.call(call, self._secs(timeout))
-        return result
-
-    def keep_cancel_after(
-        self,
-        timeout: int,
-        every: float,
-        *,
-        on_failure: Callable[[KrakenwireError], Any] | None = None,
-    ) -> CancelAfterKeeper:
-        """Keep Kraken's dead man's switch armed: ``cancel_all_orders_after(timeout)`` now and
-        every ``every`` seconds, in a background task, until ``await keeper.stop()`` or
-        :meth:`close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
-        the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
-        after a disconnect the keeper re-arms as soon as the connection is back.
-
-        Raises:
-            ValidationError: bad ``timeout`` (1..86399) or ``every`` (> 0, < timeout).
-        """
-        keeper = CancelAfterKeeper(
-            self,
-            timeout,
-            every,
-            on_failure,
-            events=self._plugins.event,
-            forget=self._keepers.discard,
-        )
-        keeper.start()
-        self._keepers.add(keeper)
-        return keeper
-
-    async def ping(self, *, timeout: float | None = None) -> PongResult:
-        """Application-level ping; returns the pong with its round trip in ``latency_ns``."""
-        result: PongResult = await self._link.call(_build.ping(), self._secs(timeout))
-        return result
-
-    async def reconcile(
-        self, ids: Iterable[str | int], *, recancel: bool = False, timeout: float | None = None
-    ) -> Reconciliation:
-        """Learn the fate of ids whose cancel ended unknown (``exc.ids`` of an
-        :class:`~krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
-        waits for the connection (and its snapshot) if it is being re-established.
-
-        Args:
-            ids: order ids, ``order_userref`` numbers or cl_ord_ids (a list, never one str).
-            recancel: cancel the ones still open (through :meth:`cancel_orders`).
-
-        Raises:
-            ValidationError: bad ids or arguments (nothing sent).
-        """
-        return await reconcile(self, ids, recancel, self._secs(timeout))
-
-    async def subscribe_executions(
-        self,
-        *,
-        snap_orders: bool = True,
-        snap_trades: bool = False,
-        order_status: bool = True,
-        ratecounter: bool = False,
-        unsubscribe: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        """(Un)subscribe ``executions`` (done by ``connect``; Kraken closes an auth socket with
-        no subscription)."""
-        call = _build.subscribe_executions(
-            snap_orders=snap_orders,
-            snap_trades=snap_trades,
-            order_status=order_status,
-            ratecounter=ratecounter,
-            unsubscribe=unsubscribe,
-        )
-        return await self._link.call(call, self._secs(timeout))
+    # ---- the dead man's switch and housekeeping (_housekeeping.py) -----------------------
+    cancel_after = _housekeeping.cancel_after
+    keep_cancel_after = _housekeeping.keep_cancel_after
+    ping = _housekeeping.ping
+    reconcile = _housekeeping.reconcile
+    subscribe_executions = _housekeeping.subscribe_executions
 
     # ---- the zero-hop callback forms (_callbacks.py), order entry (_entry.py) -------------
     batch_cancel_cb = _callbacks.batch_cancel_cb
@@ -396,4 +362,5 @@ class Client:
                 await asyncio.wait_for(keeper.stop(disarm=True), self._timeout)
             except (KrakenwireError, TimeoutError) as exc:
                 log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
-        await self._life.close()
+        for u in self._units:
+            await u.life.close()

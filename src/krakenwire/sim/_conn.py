@@ -73,6 +73,9 @@ class Conn(WSListener):
         self.last_in = self.unsubscribed_at = time.monotonic()
         self.seq = 0
         self.frames = 0
+        # Extra seconds before each frame to this connection (fixed, uniform jitter): one slow
+        # socket among several of an account (set_connection_latency).
+        self.extra_latency = (0.0, 0.0)
         self.trades = 0
         self._loop = asyncio.get_running_loop()
         self._q: deque[tuple[float, bytes]] = deque()
@@ -117,10 +120,25 @@ class Conn(WSListener):
             self.transport.send_close(WSCloseCode(code), reason)
             self.transport.disconnect()
 
+    def kill(self, code: int | None = None) -> None:
+        """Drop the connection now: abruptly (``None``) or with a close frame. Frames waiting
+        behind a latency switch die with it."""
+        self._q.clear()
+        if self.transport is None or self.closed:
+            return
+        if code is None:
+            self.transport.disconnect(graceful=False)
+        else:
+            self.transport.send_close(WSCloseCode(code))
+            self.transport.disconnect()
+
     def send(self, data: bytes, delay: float = 0.0) -> None:
         """Send now, or after ``delay`` seconds, never ahead of frames already waiting."""
         if self.closed or self.transport is None:
             return
+        fixed, jitter = self.extra_latency
+        if fixed or jitter:
+            delay += fixed + self.eng.rng.uniform(0.0, jitter)
         if delay <= 0.0 and not self._q:
             self.transport.send(_TEXT, data)
             return

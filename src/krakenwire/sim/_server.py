@@ -185,6 +185,37 @@ class Simulator:
         await asyncio.sleep(0)
         return len(conns)
 
+    def connection_ids(self) -> list[int]:
+        """The ``connection_id`` of every live connection (each one's ``status`` frame has it)."""
+        return [c.connection_id for c in self._live()]
+
+    def _conn(self, connection_id: int) -> Conn:
+        for c in self._live():
+            if c.connection_id == connection_id:
+                return c
+        raise KeyError(f"no live connection {connection_id}")
+
+    async def kill_connection(self, connection_id: int, code: int | None = None) -> None:
+        """Close one named connection, mid-flight: abruptly (``code=None``, no reply to what it
+        has in flight) or with a close frame. The account's other connections carry on.
+
+        Raises:
+            KeyError: no live connection has that id.
+        """
+        self._conn(connection_id).kill(code)
+        await asyncio.sleep(0)
+
+    def set_connection_latency(
+        self, connection_id: int, latency: float = 0.0, jitter: float = 0.0
+    ) -> None:
+        """Delay every frame to one connection by ``latency`` + uniform 0..``jitter`` seconds
+        (frames keep their order): a slow socket among an account's several.
+
+        Raises:
+            KeyError: no live connection has that id.
+        """
+        self._conn(connection_id).extra_latency = (latency, jitter)
+
     def skip_sequence(self, *, drop: bool = True) -> None:
         """Make the next executions update show a ``sequence`` gap on every connection: with
         ``drop`` the update is lost (its number consumed, the frame never sent), otherwise it
