@@ -238,10 +238,16 @@ class Client:
         """
         if confirm is not False or unified is not False or hedge is not None or self._hedge:
             return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified, hedge)
-        secs = self._timeout if timeout is None else check_timeout(timeout)
-        result: BatchCancelResult = await self._link.call(
-            _build.batch_cancel(orders, cl_ord_id), secs
+        link = self._link
+        rid, fut = link.start(
+            _build.batch_cancel(orders, cl_ord_id),
+            self._timeout if timeout is None else check_timeout(timeout),
         )
+        try:  # Link.call inlined: one coroutine less on the hottest path
+            result: BatchCancelResult = await fut
+        except asyncio.CancelledError:
+            link.abandon(rid)
+            raise
         return result
 
     async def _batch_cancel_ext(
