@@ -8,7 +8,7 @@ session does) or touches the socket (the link does).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from . import _build
@@ -43,14 +43,8 @@ class CancelHost(Protocol):
 
     async def wait_connected(self, timeout: float | None = None) -> None: ...
 
-    async def cancel_orders(
-        self,
-        ids: Iterable[str | int] = (),
-        *,
-        cl_ord_id: Iterable[str] | None = None,
-        timeout: float | None = None,
-        confirm: float | bool = False,
-    ) -> CancelOrdersResult: ...
+    @property
+    def cancel_orders(self) -> Callable[..., Awaitable[CancelOrdersResult]]: ...
 
 
 async def _view_ready(client: CancelHost, secs: float) -> None:

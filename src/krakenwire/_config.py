@@ -87,19 +87,7 @@ class ClientStats:
         "token_refreshes",
         "callback_errors",
     )
-    _SHOWN = (
-        "frames",
-        "heartbeats",
-        "unmatched",
-        "duplicates",
-        "malformed",
-        "not_understood",
-        "channel",
-        "reconnects",
-        "connect_attempts",
-        "token_refreshes",
-        "callback_errors",
-    )
+    _SHOWN = ("unmatched", "duplicates", "malformed", *__slots__[1:])
 
     def __init__(self, sessions: list[Any]) -> None:
         self.sessions = sessions  # the session of each socket (two with a standby)

@@ -10,12 +10,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from . import _build
+from ._cancels import CancelHost
 from ._cancels import reconcile as _reconcile
 from ._keeper import CancelAfterKeeper
-from ._link import Link
-from ._methods import Call
-from ._openorders import OpenOrders
-from ._results import CancelAfterResult, CancelOrdersResult, PongResult, Reconciliation
+from ._results import CancelAfterResult, PongResult, Reconciliation
 from .errors import KrakenwireError
 from .plugins import PluginHost
 
@@ -29,10 +27,9 @@ __all__ = [
 ]
 
 
-class HousekeepingHost(Protocol):
-    """What these calls use of the client."""
+class HousekeepingHost(CancelHost, Protocol):
+    """What these calls use of the client, besides what the cancels use."""
 
-    _link: Link
     _plugins: PluginHost
     _keepers: set[CancelAfterKeeper]
 
@@ -42,27 +39,11 @@ class HousekeepingHost(Protocol):
     @property
     def is_open(self) -> bool: ...
 
-    @property
-    def open_orders(self) -> OpenOrders: ...
-
     def _secs(self, timeout: float | None) -> float: ...
-
-    async def _call(self, call: Call, secs: float, hedge: bool | None) -> Any: ...
-
-    async def wait_connected(self, timeout: float | None = None) -> None: ...
 
     async def cancel_after(
         self, timeout_s: int, *, timeout: float | None = None
     ) -> CancelAfterResult: ...
-
-    async def cancel_orders(
-        self,
-        ids: Iterable[str | int] = (),
-        *,
-        cl_ord_id: Iterable[str] | None = None,
-        timeout: float | None = None,
-        confirm: float | bool = False,
-    ) -> CancelOrdersResult: ...
 
 
 async def cancel_after(

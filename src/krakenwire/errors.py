@@ -154,16 +154,10 @@ class RequestTimeout(OutcomeUnknown, TimeoutError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        req_id: int | None = None,
-        method: str = "",
-        ids: Sequence[str] = (),
-        timeout: float = 0.0,
-        partial: Sequence[Any] = (),
+        self, message: str, *, timeout: float = 0.0, partial: Sequence[Any] = (), **kw: Any
     ) -> None:
-        super().__init__(message, req_id=req_id, method=method, ids=ids, replies=partial)
+        kw.setdefault("replies", partial)
+        super().__init__(message, **kw)
         self.timeout = timeout
 
     @property
