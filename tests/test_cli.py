@@ -143,6 +143,33 @@ def test_unreachable_exits_3():
     assert r.returncode == 3 and "cannot connect" in r.stderr and r.stdout == ""
 
 
+def test_wss_to_a_plain_server_says_why_without_a_traceback(sim_proc):
+    info = sim_proc()
+    url = info["url"].replace("ws://", "wss://")
+    r = cli("cancel", "--url", url, "--token", info["token"], "A", "B")
+    assert r.returncode == 3 and r.stdout == ""
+    assert "TLS" in r.stderr and "Logging error" not in r.stderr
+    assert "Traceback" not in r.stderr and info["token"] not in r.stderr
+
+
+def test_a_refused_token_says_the_token_is_the_problem(sim_proc):
+    info = sim_proc()
+    r = cli("cancel", "--url", info["url"], "--token", "not-a-token", "A", "B")
+    assert r.returncode == 1 and "token" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_more_than_50_cl_ord_ids_are_chunked_with_the_order_ids(sim_proc):
+    info = sim_proc("--orders", "30")
+    ids = open_orders(info)
+    cls = [f"x-{i}" for i in range(60)]  # not open: counted as not cancelled, still sent
+    args = [a for c in cls for a in ("--cl-ord-id", c)]
+    r = cli("cancel", "--url", info["url"], "--token", info["token"], *args, *ids)
+    out = lines(r.stdout)
+    assert len(out) == 2 and sum(x["count"] for x in out) == 30
+    assert sorted(i for x in out for i in x["cl_ord_id"]) == sorted(cls)
+    assert r.returncode == 4  # fewer cancelled than named
+
+
 def test_timeout_exits_3_outcome_unknown(sim_proc):
     info = sim_proc("--orders", "2", "--drop-prob", "1")
     ids = open_orders(info)

@@ -170,6 +170,8 @@ class Lifecycle:
             why = str(exc) or type(exc).__name__
             if isinstance(exc, TimeoutError):
                 why = f"no WebSocket handshake within {cfg.timeout} s"
+            elif cfg.url.startswith("wss:") and isinstance(exc, ssl.SSLError | ConnectionError):
+                why += " (the TLS handshake failed: does the server speak TLS? ws:// if not)"
             raise ConnectError(f"cannot connect to {cfg.url}: {why}") from None
         self.link.attach(transport)
         self._watchdog.start()

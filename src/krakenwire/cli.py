@@ -85,13 +85,26 @@ def _connection_options(sp: argparse.ArgumentParser) -> None:
     )
 
 
+def _quiet_loop_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's own error reports (e.g. "SSL handshake failed" when wss:// meets a plain
+    server) are not for a CLI user: the command reports its failure itself. With
+    KRAKENWIRE_DEBUG=1 they go to the default handler (with their traceback)."""
+    if os.environ.get("KRAKENWIRE_DEBUG"):
+        loop.default_exception_handler(context)
+
+
+async def _quietly(coro: Any) -> Any:
+    asyncio.get_running_loop().set_exception_handler(_quiet_loop_errors)
+    return await coro
+
+
 def _run(coro: Any) -> Any:
     """Run on uvloop, or on plain asyncio where uvloop is not installed (Windows)."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
+        return asyncio.run(_quietly(coro))
+    return uvloop.run(_quietly(coro))
 
 
 def _bench_module() -> Any:
