@@ -43,7 +43,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,docs,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## full bench (~2 min): reflector headline + simulator; JSON, PNG, table, README block, history
+bench: $(BENCH_STAMP) ## full bench (~3 min): reflector headline, simulator, standby; JSON, PNG, table, README block, history
 	$(BIN)/python -m bench
 
 bench-ci: $(BENCH_STAMP) ## short bench gate (~30 s): fails when CPU or added-latency ratios pass bench/baseline.json

@@ -11,6 +11,12 @@ worker process (``bench/worker.py``):
 2. Realistic, against the simulator (``python -m krakenwire.sim``): its engine, the book and
    the executions subscription in every round trip; 10-id closed loop with the
    ``time_in``/``time_out`` split, and an open loop at 1000/s.
+3. Warm standby (``bench/standby.py``, not in ``--ci``): the primary killed with 64 cancels in
+   flight, with and without ``standby=True``, and hedged vs plain cancels with jitter on one
+   socket; the simulator runs inside that one process (fate latencies in ms, not client CPU).
+
+``--only standby`` (or any comma-separated list of reflector, cli, simulator, standby) runs
+some sections; such a partial run writes its results under ``bench/results/`` only.
 
 Each scenario runs in several rounds; within a round the clients take turns in a rotating
 order (reversed every other round), so drift on this noisy machine hits them all alike. Every
@@ -114,6 +120,10 @@ def plan(mode: str, n: int | None) -> dict[str, Any]:
             ],
         },
         "cli_runs": 3 if mode == "quick" else 7,
+        "standby": {
+            "failover": {"trials": 10 if mode == "quick" else 30, "inflight": 64},
+            "hedging": {"n": 300 if mode == "quick" else 1000, "blocks": 5, "warmup": 20},
+        },
         "simulator": {
             "rounds": 3,
             "scenarios": [
@@ -256,6 +266,47 @@ def cancel_many(refl: Proc, worker: Proc, token: str, cmd: dict[str, Any]) -> di
     return figures.cancel_rounds(res["starts"], res["acks"], stamps, cmd["warmup"])
 
 
+def run_standby(spec: dict[str, Any]) -> dict[str, Any]:
+    """``bench/standby.py`` in its own process (the simulator inside it); its progress goes
+    to our stderr, its one JSON line is the result."""
+    env = {**os.environ, "KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.standby", json.dumps(spec)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "bench.standby took more than 600 s"}
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        return {"error": f"bench.standby exited {out.returncode} with no result"}
+    res: dict[str, Any] = json.loads(lines[-1])
+    return res
+
+
+SECTIONS = ("reflector", "cli", "simulator", "standby")
+
+
+def sections_of(pl: dict[str, Any], only: str | None) -> list[str]:
+    """The sections this plan has, or the ones ``only`` names (ValueError: one it lacks)."""
+    have = [
+        s
+        for s in SECTIONS
+        if s == "reflector" or (s == "cli" and pl.get("cli_runs")) or (s in pl and s != "cli")
+    ]
+    if only is None:
+        return have
+    want = [w.strip() for w in only.split(",") if w.strip()]
+    bad = [w for w in want if w not in have]
+    if bad or not want:
+        raise ValueError(f"--only: {', '.join(bad) or 'nothing'} (this mode has {', '.join(have)})")
+    return [s for s in have if s in want]
+
+
 def kw_command() -> list[str]:
     exe = Path(sys.executable).with_name("krakenwire")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "krakenwire"]
@@ -325,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=None, help="requests per closed-loop run")
     ap.add_argument("--no-history", action="store_true", help="do not append to history")
     ap.add_argument(
+        "--only",
+        default=None,
+        metavar="SECTIONS",
+        help="comma-separated sections to run: reflector, cli, simulator, standby (a partial "
+        "run writes bench/results/ only: no history line, latest.md or README block)",
+    )
+    ap.add_argument(
         "--inject-delay-us",
         type=float,
         default=0.0,
@@ -337,23 +395,31 @@ def main(argv: list[str] | None = None) -> int:
         for phase in ("reflector", "simulator"):
             if phase in pl:
                 pl[phase]["rounds"] = args.rounds
+    try:
+        sections = sections_of(pl, args.only)
+    except ValueError as exc:
+        ap.error(str(exc))
+    partial = args.only is not None
     t0 = time.monotonic()
     raw: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     cli: dict[str, Any] | None = None
-    refl = Proc(["-m", "bench.reflector"], "reflector")
-    try:
-        srv = refl.line()
-        raw["reflector"], sk = run_phase(
-            "reflector", refl, srv, pl["reflector"], args.inject_delay_us, t0
-        )
-        skipped.update({f"reflector {k}": v for k, v in sk.items()})
-        if pl["cli_runs"]:
-            cli = time_cli(refl, srv, pl["cli_runs"])
-            print(f"krakenwire cancel: {cli}", flush=True)
-    finally:
-        refl.stop()
-    if "simulator" in pl:
+    standby: dict[str, Any] | None = None
+    if "reflector" in sections or "cli" in sections:
+        refl = Proc(["-m", "bench.reflector"], "reflector")
+        try:
+            srv = refl.line()
+            if "reflector" in sections:
+                raw["reflector"], sk = run_phase(
+                    "reflector", refl, srv, pl["reflector"], args.inject_delay_us, t0
+                )
+                skipped.update({f"reflector {k}": v for k, v in sk.items()})
+            if "cli" in sections:
+                cli = time_cli(refl, srv, pl["cli_runs"])
+                print(f"krakenwire cancel: {cli}", flush=True)
+        finally:
+            refl.stop()
+    if "simulator" in sections:
         sim = Proc(["-m", "krakenwire.sim", "--json"], "sim")
         try:
             srv = sim.line()
@@ -363,11 +429,18 @@ def main(argv: list[str] | None = None) -> int:
             skipped.update({f"simulator {k}": v for k, v in sk.items()})
         finally:
             sim.stop(terminate=True)
+    if "standby" in sections:
+        standby = run_standby(pl["standby"])
+        if "error" in standby:
+            print(f"standby: {standby['error']}", flush=True)
+        standby["targets"] = figures.standby_targets(standby)
+        print(f"standby done ({time.monotonic() - t0:.0f} s)", flush=True)
     now = dt.datetime.now(dt.UTC)
     summary: dict[str, Any] = {
         "date": now.isoformat(timespec="seconds"),
         "commit": commit(),
         "mode": mode,
+        "sections": sections,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "inject_delay_us": args.inject_delay_us,
@@ -387,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             ph: {s: figures.aggregate(by) for s, by in sc.items()} for ph, sc in raw.items()
         },
         "cli": cli,
+        "standby": standby,
         "seconds": round(time.monotonic() - t0, 1),
     }
     summary["targets"] = figures.targets(summary["raw"], cli)
@@ -395,20 +469,24 @@ def main(argv: list[str] | None = None) -> int:
         summary["gate_bounds"] = gate.load_baseline()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{now:%Y%m%d-%H%M%S}-{summary['commit']}" + ("-ci" if args.ci else "")
+    if partial:
+        stem += "-only-" + "+".join(sections)
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=1))
     table = report.table(summary)
     (RESULTS / ("latest-ci.md" if args.ci else "latest.md")).write_text(table)
     png = RESULTS / f"{stem}.png"
-    report.plot(summary, png)
-    if mode == "full" and not args.no_history and not args.inject_delay_us:
+    if not report.plot(summary, png):
+        png = None
+    if mode == "full" and not partial and not args.no_history and not args.inject_delay_us:
         with HISTORY.open("a") as f:
             f.write(json.dumps(report.history_line(summary)) + "\n")
         # The tracked copies bench/README.md and the README show: one run, the same one.
         (ROOT / "bench" / "latest.md").write_text(table)
-        shutil.copyfile(png, ROOT / "bench" / "latest.png")
+        if png is not None:
+            shutil.copyfile(png, ROOT / "bench" / "latest.png")
         report.update_readme(ROOT / "README.md", summary)
     print(table)
-    print(f"results: {RESULTS / (stem + '.json')}  plot: {png}  ({summary['seconds']} s)")
+    print(f"results: {RESULTS / (stem + '.json')}  plot: {png or '-'}  ({summary['seconds']} s)")
     if args.ci:
         failures = gate.check(summary["raw"], summary["gate_bounds"])
         for msg in failures:

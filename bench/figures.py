@@ -249,3 +249,99 @@ def targets(raw: dict[str, Any], cli: dict[str, Any] | None) -> list[dict[str, A
         (cli or {}).get("error", ""),
     )
     return out
+
+
+def standby_targets(st: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The warm-standby section's targets (``bench/standby.py``'s result): value, target and
+    verdict, in the same shape as :func:`targets` (``rounds_min_max`` is always None: these
+    are percentiles over trials, not medians over rounds)."""
+    fo = _get(st, "failover", "standby") or {}
+    no = _get(st, "failover", "no_standby") or {}
+    hg = _get(st, "hedging") or {}
+    why = "not run" if st is None else str(st.get("error", ""))
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, op: str, target: float, unit: str, detail: str) -> None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            verdict = "not available"
+        else:
+            verdict = "PASS" if (value <= target if op == "<=" else value >= target) else "MISS"
+        out.append(
+            {
+                "name": name,
+                "value": value,
+                "op": op,
+                "target": target,
+                "unit": unit,
+                "verdict": verdict,
+                "detail": detail if verdict != "not available" else why,
+                "rounds_min_max": None,
+            }
+        )
+
+    def total(d: dict[str, Any], key: str) -> int | None:
+        v = _get(d, "totals", key)
+        return None if v is None else int(v)
+
+    trials = fo.get("trials", 0)
+    add(
+        f"standby: every in-flight cancel's fate known after the primary dies (p99 of "
+        f"{trials} trials)",
+        fo.get("fate_p99_ms"),
+        "<=",
+        10.0,
+        "ms",
+        f"p50 {fo['fate_p50_ms']:.1f} ms; without a standby p50 {no['fate_p50_ms']:.0f} ms, "
+        f"p99 {no['fate_p99_ms']:.0f} ms (reconnect + reconcile)"
+        if fo.get("fate_p50_ms") is not None and no.get("fate_p50_ms") is not None
+        else "",
+    )
+    unk = total(fo, "unknown")
+    add(
+        "standby: in-flight cancels reported unknown (all trials)",
+        unk,
+        "<=",
+        0,
+        "",
+        f"of {trials * fo.get('inflight', 0)}; without a standby {total(no, 'unknown')}"
+        if unk is not None
+        else "",
+    )
+    doubles = [
+        v for v in (total(fo, "double_cancels"), total(no, "double_cancels")) if v is not None
+    ]
+    if isinstance(hg.get("double_cancels"), int):
+        doubles.append(hg["double_cancels"])
+    add(
+        "orders cancelled twice (failover with and without standby, hedging)",
+        sum(doubles) if doubles else None,
+        "<=",
+        0,
+        "",
+        "from the simulator's ledger",
+    )
+    resent = [
+        v
+        for v in (total(fo, "order_entry_resent"), total(no, "order_entry_resent"))
+        if v is not None
+    ]
+    add(
+        "order-entry requests re-sent (one add_order in flight per trial)",
+        sum(resent) if resent else None,
+        "<=",
+        0,
+        "",
+        "the add_order ends " + "/".join(fo.get("entry_outcomes", [])) if fo else "",
+    )
+    add(
+        "hedged cancels: p99.9 plain / p99.9 hedged (jitter on one socket)",
+        hg.get("p999_ratio"),
+        ">=",
+        2.0,
+        "x",
+        f"p99.9 plain {hg['plain']['p999'] / 1000:.1f} ms, hedged "
+        f"{hg['hedged']['p999'] / 1000:.2f} ms"
+        if hg.get("p999_ratio") is not None
+        else "",
+    )
+    return out

@@ -113,24 +113,29 @@ def table(s: dict[str, Any]) -> str:
     sc = s["scenarios"]
     refl = s["plan"]["reflector"]
     rt_n = next((x["n"] for x in refl["scenarios"] if x["name"] == "rt10"), 0)
-    lines = [
-        f"# krakenwire bench: {_title(s)}",
-        "",
-        f"Shared, noisy {s['cpus']}-core machine; Python {s['python']}; uvloop everywhere. "
-        f"Headline against the reflector (`bench/reflector.py`): {refl['rounds']} interleaved "
-        f"rounds of {rt_n} 10-id `batch_cancel` round trips per client, one in flight; figures "
-        "are medians over rounds; *added* = the client minus the bare picows callback client "
-        "in the same round; CPU = process CPU time of the client's worker over the measured "
-        "loop / requests.",
-        "",
-        "### Headline: 10-id batch_cancel against the reflector",
-        "",
-        *headline_table(s),
-        "",
-        "### Targets (DESIGN.md)",
-        "",
-        *targets_table(s),
-    ]
+    sections = s.get("sections") or ["reflector", "cli", "simulator"]
+    lines = [f"# krakenwire bench: {_title(s)}", ""]
+    if "reflector" in sections:
+        lines += [
+            f"Shared, noisy {s['cpus']}-core machine; Python {s['python']}; uvloop everywhere. "
+            f"Headline against the reflector (`bench/reflector.py`): {refl['rounds']} "
+            f"interleaved rounds of {rt_n} 10-id `batch_cancel` round trips per client, one in "
+            "flight; figures are medians over rounds; *added* = the client minus the bare "
+            "picows callback client in the same round; CPU = process CPU time of the client's "
+            "worker over the measured loop / requests.",
+            "",
+            "### Headline: 10-id batch_cancel against the reflector",
+            "",
+            *headline_table(s),
+            "",
+        ]
+    else:
+        lines += [
+            f"Partial run (`--only {','.join(sections)}`); shared, noisy {s['cpus']}-core "
+            f"machine; Python {s['python']}; uvloop everywhere.",
+        ]
+    if "reflector" in sections or "cli" in sections:
+        lines += ["### Targets (DESIGN.md)", "", *targets_table(s)]
     g, bounds = s.get("gate") or {}, s.get("gate_bounds")
     if bounds:
         lines += ["", "### CI gate (bench/gate.py, bounds from bench/baseline.json)", ""]
@@ -231,9 +236,100 @@ def table(s: dict[str, Any]) -> str:
             if e is None:
                 continue
             lines.append(_sim_row(c, e))
+    if s.get("standby") is not None:
+        lines += ["", *standby_lines(s)]
     if s.get("skipped"):
         lines += ["", "Not measured: " + "; ".join(f"{k}: {v}" for k, v in s["skipped"].items())]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+STANDBY_TITLE = "## Warm standby: failover and hedged cancels (simulator in the bench process)"
+
+
+def _standby_value(v: Any, unit: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if unit == "ms":
+        return f"{v:.1f} ms"
+    if unit == "x":
+        return f"{v:.1f}x"
+    return f"{v:g}"
+
+
+def standby_targets_table(st: dict[str, Any]) -> list[str]:
+    lines = ["| figure | measured | target | verdict |", "|---|---|---|---|"]
+    for t in st.get("targets", []):
+        unit = t["unit"]
+        tgt = f"{t['op']} {t['target']:g}" + (f" {unit}" if unit == "ms" else unit)
+        verdict = t["verdict"] + (f" ({t['detail']})" if t.get("detail") else "")
+        lines.append(f"| {t['name']} | {_standby_value(t['value'], unit)} | {tgt} | {verdict} |")
+    return lines
+
+
+def standby_lines(s: dict[str, Any]) -> list[str]:
+    """The standby section of latest.md: what was run, the per-mode figures, the targets."""
+    st = s["standby"]
+    lines = [STANDBY_TITLE, ""]
+    if "error" in st:
+        return [*lines, f"Failed: {st['error']}", "", *standby_targets_table(st)]
+    fo, hg = st["failover"], st["hedging"]
+    one = fo["standby"]
+    lines += [
+        "`bench/standby.py`: `krakenwire.sim.Simulator` runs in the client's process, on its "
+        "event loop (these are fate latencies in milliseconds, not client CPU; the simulator's "
+        "own work is inside them). The primary's death is an abrupt close, seen by the client "
+        "at once.",
+        "",
+        f"**Failover**: {one['inflight']} two-id `batch_cancel`s of open orders and one "
+        f"`add_order` in flight on the primary (the simulator executed them and holds their "
+        f"replies: {1000 * one['latency']:.0f} ms extra latency on the primary only, "
+        f"{1000 * one['standby_latency']:.0f} ms base), then the primary is killed. *Fate "
+        "known* = from the kill until each of the 64 has a result or an error that is not "
+        "OutcomeUnknown; the ones that end unknown are then given to `client.reconcile` "
+        "(which waits for the reconnect and its snapshot) and the time runs until it returns. "
+        "Default reconnect settings; one client across all trials (the dead socket is rebuilt "
+        "between trials). With fewer than 100 trials, p99 is their maximum.",
+        "",
+        "| mode | trials | fate known p50 | p99 | max | unknown | failed over | rejected "
+        "| cancelled twice | order entry re-sent | dead socket back (p50) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, label in (
+        ("standby", "`standby=True`: re-sent on the standby"),
+        ("no_standby", "no standby: ConnectionLost, reconnect, `reconcile`"),
+    ):
+        f = fo[key]
+        t = f["totals"]
+        lines.append(
+            f"| {label} | {f['trials']} | {_f(f['fate_p50_ms'])} ms | {_f(f['fate_p99_ms'])} ms "
+            f"| {_f(f['fate_max_ms'])} ms | {t['unknown']} | {t['failed_over']} "
+            f"| {t['rejected']} | {t['double_cancels']} | {t['order_entry_resent']} "
+            + (
+                f"| {_f(f['rebuilt_p50_ms'], '{:.0f}')} ms |"
+                if f["standby"]
+                else "| inside the fate (reconcile waits for it) |"
+            )
+        )
+    lines += [
+        "",
+        f"**Hedging**: uniform 0..{1000 * hg['jitter']:.0f} ms jitter on every frame to the "
+        "primary only (`set_connection_latency(primary, 0, jitter)`), then a closed loop of "
+        f"two-id `batch_cancel`s of open orders: {hg['n']} plain (`hedge=False`, the primary) "
+        f"and {hg['n']} hedged (`hedge=True`, both sockets, the first reply settles it), in "
+        f"{hg['blocks']} alternating blocks. µs.",
+        "",
+        "| mode | p50 | p90 | p99 | p99.9 | max | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode in ("plain", "hedged"):
+        m = hg[mode]
+        lines.append(
+            f"| {mode} | "
+            + " | ".join(f"{m[k]:.0f}" for k in ("p50", "p90", "p99", "p999", "max"))
+            + f" | {hg['errors'][mode]} |"
+        )
+    lines += ["", "### Targets (warm standby)", "", *standby_targets_table(st)]
+    return lines
 
 
 def _sim_row(name: str, e: dict[str, Any]) -> str:
@@ -263,6 +359,11 @@ def readme_block(s: dict[str, Any]) -> str:
             *headline_table(s),
             "",
             *targets_table(s),
+            *(
+                ["", "Warm standby (details in bench/latest.md):", "", *standby_targets_table(st)]
+                if (st := s.get("standby")) is not None
+                else []
+            ),
             "",
             "![bench](bench/latest.png)",
             README_END,
@@ -280,7 +381,10 @@ def update_readme(path: Path, s: dict[str, Any]) -> bool:
     return True
 
 
-def plot(s: dict[str, Any], path: Path) -> None:
+def plot(s: dict[str, Any], path: Path) -> bool:
+    """The PNG of the latency curves and CPU; False (nothing written) without reflector data."""
+    if not _get(s, "scenarios", "reflector", "rt10"):
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
@@ -342,6 +446,7 @@ def plot(s: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=100)
     fig.savefig(path.with_name("latest-ci.png" if s["mode"] == "ci" else "latest.png"), dpi=100)
     plt.close(fig)
+    return True
 
 
 def history_line(s: dict[str, Any]) -> dict[str, Any]:
@@ -360,4 +465,11 @@ def history_line(s: dict[str, Any]) -> dict[str, Any]:
         # The simulator's figures, comparable with the lines before the reflector existed.
         "rt10_p99_us": {c: _get(e, "median", "p99") for c, e in sim.items()},
         "rt10_p99_ratio": {c: _get(e, "ratio", "p99") for c, e in sim.items()},
+        "standby_targets": {
+            t["name"]: [t["value"], t["verdict"]] for t in (_get(s, "standby", "targets") or [])
+        },
+        "failover_fate_p99_ms": {
+            k: _get(s, "standby", "failover", k, "fate_p99_ms") for k in ("standby", "no_standby")
+        },
+        "hedge_p999_ratio": _get(s, "standby", "hedging", "p999_ratio"),
     }

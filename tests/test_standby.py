@@ -194,6 +194,23 @@ def test_soak_kills_the_primary_at_random_points_of_10000_cancels(run):
                 assert kills > 10 and failed_over > 0 and unknown == 0
                 cancelled = [i for e in acct.ledger for i in e.cancelled]
                 assert len(cancelled) == len(set(cancelled)) == 10_000  # none twice
-                assert client.pending == 0
+                await _until(lambda: client.pending == 0)  # a reconnect's subscribe may pend
+
+    run(main)
+
+
+def test_when_both_sockets_die_the_first_one_back_serves(run):
+    async def main():
+        async with Simulator() as sim:
+            acct = sim.account(sim.token)
+            async with await _standby(sim, backoff_base=0.01, backoff_cap=0.05) as client:
+                for _ in range(3):
+                    ids = [o.order_id for o in acct.place(2)]
+                    await sim.drop_connections(None)
+                    await asyncio.sleep(0.1)  # both drops noticed, the reconnects under way
+                    await _until(lambda: client.state == "connected" and client.is_open)
+                    r = await client.batch_cancel(ids)
+                    assert r.count == 2
+                    await _until(lambda: len(sim.connection_ids()) == 2)
 
     run(main)

@@ -26,6 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-history", action="store_true", help="do not append to bench/history.jsonl"
     )
+    parser.add_argument(
+        "--only",
+        default=None,
+        metavar="SECTIONS",
+        help="comma-separated sections to run: reflector, cli, simulator, standby "
+        "(results only; no history, latest.md or README update)",
+    )
 
 
 def _root() -> Path | None:
@@ -81,4 +88,6 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["--rounds", str(args.rounds)]
     if args.no_history:
         cmd.append("--no-history")
+    if args.only:
+        cmd += ["--only", args.only]
     return subprocess.run(cmd, cwd=root, check=False).returncode

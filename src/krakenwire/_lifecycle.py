@@ -67,6 +67,9 @@ class Lifecycle:
         self.stream = stream  # this socket's executions stream in the shared open-order view
         self.role = role  # "primary" or "standby" (a standby is promoted when the primary dies)
         self.connection_id: int | None = None  # Kraken's, from the status frame
+        # Called after every successful connect (a standby client promotes a standby that
+        # comes back while the primary is still down).
+        self.on_up: Callable[[Lifecycle], None] | None = None
         self.config = config
         self.session = session
         self.link = link
@@ -186,6 +189,8 @@ class Lifecycle:
         self.connected.set()
         self.set_state("connected")
         self.plugins.event("connected", {"url": cfg.url, "connection": self.role})
+        if self.on_up is not None:
+            self.on_up(self)
 
     async def _subscribe(self, fresh_token: bool) -> None:
         """Subscribe ``executions`` and wait for its snapshot, so ``open_orders`` is complete

@@ -20,6 +20,7 @@ from ._cancels import cancel_many, confirm_call
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
 from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
+from ._lifecycle import Lifecycle
 from ._link import Link
 from ._methods import Call
 from ._openorders import OpenOrders
@@ -85,6 +86,7 @@ class Client:
         if standby:
             for u in self._units:
                 u.link.on_failover = self._failover
+                u.life.on_up = self._came_up
         plugins.on_resolve = self._sync_plugins
         plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
@@ -109,12 +111,20 @@ class Client:
         if other is None or not other.link.is_open or self._life.closing:
             return
         if dead is self._link:
-            old = self._unit
-            self._primary(other)
-            old.life.role, other.life.role = "standby", "primary"
-            other.life.set_state("connected", "standby promoted to primary")
-            self._plugins.event("standby_promoted", {"url": self.url})
+            self._promote(other)
         failover(dead, other.link)
+
+    def _promote(self, other: Unit) -> None:
+        old = self._unit
+        self._primary(other)
+        old.life.role, other.life.role = "standby", "primary"
+        other.life.set_state("connected", "standby promoted to primary")
+        self._plugins.event("standby_promoted", {"url": self.url})
+
+    def _came_up(self, life: Lifecycle) -> None:
+        """A socket (re)connected: if the primary is still down, this one becomes primary."""
+        if life is not self._life and not self._link.is_open:
+            self._promote(next(u for u in self._units if u.life is life))
 
     def _other(self) -> Link | None:
         u = next((u for u in self._units if u is not self._unit), None)
