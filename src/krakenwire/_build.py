@@ -62,7 +62,8 @@ def batch_cancel(
         _check_unified(ids)
     cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id is not None else None
     check_batch_size(len(ids) + (len(cids) if cids else 0))
-    return batch_cancel_checked(ids, cids or None, unified)
+    params = m.BatchCancelParams(ids, "", cids or None, "spot" if unified else None)
+    return Call(_BATCH_CANCEL, m.BatchCancel(params, 0), params, ids, cids or None)
 
 
 def batch_cancel_checked(
