@@ -19,19 +19,7 @@ from typing import Any
 import msgspec
 
 from . import _messages as m
-from ._results import (
-    AddOrderResult,
-    AmendOrderResult,
-    BatchAddItem,
-    BatchAddResult,
-    BatchCancelResult,
-    CancelAfterResult,
-    CancelAllResult,
-    CancelOrderReply,
-    CancelOrderResult,
-    EditOrderResult,
-    PongResult,
-)
+from . import _results as res
 from ._views import OrderView, RequestView, order_view
 from .errors import KrakenAPIError, RemoteProtocolError, reply_error
 
@@ -79,7 +67,7 @@ class MethodSpec:
             warning or ``EOrder:Invalid order``, never a new order).
         completion: how many replies complete it.
         settle: ``settle(call, reply, req_id, latency_ns)`` -> result or error (for ONE); for
-            the multi-reply methods the session collects :class:`CancelOrderReply` items.
+            the multi-reply methods the session collects ``CancelOrderReply`` items.
         result: the result type of a success.
         answers: method names a reply may carry besides ``name`` (``pong`` for ``ping``).
     """
@@ -174,7 +162,7 @@ def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     if not (r.success and r.result):
         return _error(r, "batch_cancel")
     w = _decode_count(r.result)
-    return BatchCancelResult(
+    return res.BatchCancelResult(
         count=w.count,
         # bytes(): the frame's buffer is reused by picows after this callback.
         warnings_raw=bytes(w.warnings) if w.warnings else b"",
@@ -191,7 +179,7 @@ def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     if not (r.success and r.result):
         return _error(r, "cancel_all")
     w = _decode_count(r.result)
-    return CancelAllResult(
+    return res.CancelAllResult(
         count=w.count,
         warnings_raw=bytes(w.warnings) if w.warnings else b"",
         req_id=rid,
@@ -205,7 +193,7 @@ def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     if not (r.success and r.result):
         return _error(r, "cancel_all_orders_after")
     w = m.CANCEL_AFTER_DECODER.decode(r.result)
-    return CancelAfterResult(
+    return res.CancelAfterResult(
         current_time_raw=w.currentTime,
         trigger_time_raw=w.triggerTime,
         warnings=w.warnings,
@@ -220,7 +208,7 @@ def _ping(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     # A recorded pong has no "success" key at all (kraken-ws-v2.md section 1).
     if r.success is False:
         return _error(r, "ping")
-    return PongResult(
+    return res.PongResult(
         req_id=rid, latency_ns=latency, time_in_raw=r.time_in, time_out_raw=r.time_out
     )
 
@@ -244,16 +232,16 @@ def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
         if r.result:
             rows = m.BATCH_ADD_DECODER.decode(r.result)
             items = [
-                BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
+                res.BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
                 for w in rows
             ]
-            return BatchAddResult(orders=items, error=None if r.success else r.error, **timing)
+            return res.BatchAddResult(orders=items, error=None if r.success else r.error, **timing)
         return _error(r, method)
     if not r.success or not r.result:
         return _error(r, method)
     if method == "add_order":
         w = m.ADD_ORDER_DECODER.decode(r.result)
-        return AddOrderResult(
+        return res.AddOrderResult(
             order_id=w.order_id,
             cl_ord_id=w.cl_ord_id,
             order_userref=w.order_userref,
@@ -262,7 +250,7 @@ def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
         )
     if method == "amend_order":
         a = m.AMEND_ORDER_DECODER.decode(r.result)
-        return AmendOrderResult(
+        return res.AmendOrderResult(
             amend_id=a.amend_id,
             order_id=a.order_id,
             cl_ord_id=a.cl_ord_id,
@@ -270,7 +258,7 @@ def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
             **timing,
         )
     e = m.EDIT_ORDER_DECODER.decode(r.result)
-    return EditOrderResult(
+    return res.EditOrderResult(
         order_id=e.order_id, original_order_id=e.original_order_id, warnings=e.warnings, **timing
     )
 
@@ -279,10 +267,10 @@ def _entry(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     return settle_entry(call.spec.name, r, rid, latency)
 
 
-def cancel_order_reply(r: m.Reply) -> CancelOrderReply:
-    """One successful ``cancel_order`` reply as a :class:`CancelOrderReply`."""
+def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
+    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply`."""
     w = m.CANCEL_ORDER_DECODER.decode(r.result)
-    return CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
+    return res.CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
 
 
 def _cancel_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
@@ -291,9 +279,9 @@ def _cancel_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def finish_cancel_order(
-    replies: list[CancelOrderReply], rid: int, latency: int, r: m.Reply
-) -> CancelOrderResult:
-    return CancelOrderResult(
+    replies: list[res.CancelOrderReply], rid: int, latency: int, r: m.Reply
+) -> res.CancelOrderResult:
+    return res.CancelOrderResult(
         replies=replies,
         req_id=rid,
         latency_ns=latency,
@@ -319,30 +307,30 @@ _C, _E, _H = Kind.CANCEL, Kind.ENTRY, Kind.HOUSEKEEPING
 METHODS: Mapping[str, MethodSpec] = {
     s.name: s
     for s in (
-        _spec("batch_cancel", m.BatchCancel, _C, True, _batch_cancel, BatchCancelResult),
+        _spec("batch_cancel", m.BatchCancel, _C, True, _batch_cancel, res.BatchCancelResult),
         _spec(
             "cancel_order",
             m.CancelOrder,
             _C,
             True,
             _cancel_order,
-            CancelOrderResult,
+            res.CancelOrderResult,
             Completion.PER_ID,
         ),
-        _spec("cancel_all", m.CancelAll, _C, True, _cancel_all, CancelAllResult),
+        _spec("cancel_all", m.CancelAll, _C, True, _cancel_all, res.CancelAllResult),
         _spec(
             "cancel_all_orders_after",
             m.CancelAllOrdersAfter,
             _C,
             True,
             _cancel_after,
-            CancelAfterResult,
+            res.CancelAfterResult,
         ),
-        _spec("add_order", m.AddOrder, _E, False, _entry, AddOrderResult),
-        _spec("batch_add", m.BatchAdd, _E, False, _entry, BatchAddResult),
-        _spec("amend_order", m.AmendOrder, _E, False, _entry, AmendOrderResult),
-        _spec("edit_order", m.EditOrder, _E, False, _entry, EditOrderResult),
-        _spec("ping", m.Ping, _H, True, _ping, PongResult, answers=frozenset({"pong"})),
+        _spec("add_order", m.AddOrder, _E, False, _entry, res.AddOrderResult),
+        _spec("batch_add", m.BatchAdd, _E, False, _entry, res.BatchAddResult),
+        _spec("amend_order", m.AmendOrder, _E, False, _entry, res.AmendOrderResult),
+        _spec("edit_order", m.EditOrder, _E, False, _entry, res.EditOrderResult),
+        _spec("ping", m.Ping, _H, True, _ping, res.PongResult, answers=frozenset({"pong"})),
         _spec("subscribe", m.Subscribe, _H, True, _subscribe, m.SubscribeWire),
         # Kraken answers an unsubscribe error as method "subscribe" (sic, kraken-ws-v2.md §3).
         _spec(
@@ -365,7 +353,7 @@ def kinds(kind: str) -> frozenset[str]:
     return frozenset(n for n, s in METHODS.items() if s.kind.value == kind)
 
 
-def reply_key(call: Call, part: CancelOrderReply) -> str | None:
+def reply_key(call: Call, part: res.CancelOrderReply) -> str | None:
     """Which requested order a cancel_order reply answers (None: one it did not name)."""
     if call.key == "order_id":
         return part.order_id if part.order_id in call.ids else None

@@ -14,20 +14,20 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from urllib.parse import parse_qs
 
 import msgspec
 from aiohttp import web
 
 from .._auth import TOKEN_PATH, is_loopback_host, sign
+from ._lifetime import StartStop
 
 __all__ = ["RestTokenServer"]
 
 _MAX_NONCE = 2**64 - 1  # Kraken: unsigned 64-bit
 
 
-class RestTokenServer:
+class RestTokenServer(StartStop):
     """An aiohttp server on loopback serving Kraken's ``GetWebSocketsToken``.
 
     Args:
@@ -102,18 +102,6 @@ class RestTokenServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> RestTokenServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests += 1

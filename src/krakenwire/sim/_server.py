@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 import ssl
 from collections.abc import Iterator, Mapping
-from types import TracebackType
 
 from picows import WSCloseCode, WSUpgradeRequest, ws_create_server
 
@@ -19,12 +18,13 @@ from ._book import Account
 from ._config import SimConfig
 from ._conn import Conn
 from ._engine import SYSTEMS, Engine
+from ._lifetime import StartStop
 from ._rest import RestTokenServer
 
 __all__ = ["SimConfig", "Simulator"]
 
 
-class Simulator:
+class Simulator(StartStop):
     """A Kraken Spot WebSocket v2 (ws-auth) simulator on a loopback port.
 
     Args:
@@ -263,18 +263,6 @@ class Simulator:
         if self._rest is not None:
             await self._rest.stop()
         await asyncio.sleep(0)
-
-    async def __aenter__(self) -> Simulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def _factory(self, request: WSUpgradeRequest) -> Conn | None:
         if self.config.strict_path and request.path.split(b"?", 1)[0] != b"/v2":
