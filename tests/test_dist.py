@@ -143,6 +143,7 @@ def test_wheels_in_a_fresh_venv(venv: Path, tmp_path: Path) -> None:
     assert _run([kw_bin, "--version"], **kw).stdout.strip() == f"krakenwire {VERSION}"
     # The audit plugin's factory registers nothing until it has a file to write to.
     env["KRAKENWIRE_AUDIT_PATH"] = str(tmp_path / "audit.jsonl")
+    env["KRAKENWIRE_PROMETHEUS_PORT"] = "0"  # likewise the metrics plugin (never started here)
     listed = _run([kw_bin, "plugins"], **kw).stdout
     for name in ("risk", "audit", "prometheus"):
         line = re.compile(

@@ -360,9 +360,12 @@ def test_allow_list_and_disable(monkeypatch, tmp_path):
     monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.delenv("KRAKENWIRE_PLUGINS", raising=False)
     monkeypatch.delenv("KRAKENWIRE_AUDIT_PATH", raising=False)
+    monkeypatch.delenv("KRAKENWIRE_PROMETHEUS_PORT", raising=False)
     names = {n for n, _ in PluginHost().list_plugins()}
     assert "audit" not in names  # its factory found no configuration: nothing registered
+    assert "prometheus" not in names
     monkeypatch.setenv("KRAKENWIRE_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("KRAKENWIRE_PROMETHEUS_PORT", "0")  # configured, never started here
     names = {n for n, _ in PluginHost().list_plugins()}
     assert {"example", "risk", "audit", "prometheus"} <= names
     monkeypatch.setenv("KRAKENWIRE_PLUGINS", "risk, audit")

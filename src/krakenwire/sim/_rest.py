@@ -14,10 +14,13 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import msgspec
-from aiohttp import web
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 from .._auth import TOKEN_PATH, is_loopback_host, sign
 from ._lifetime import StartStop
@@ -82,6 +85,8 @@ class RestTokenServer(StartStop):
         """Bind and start serving. Idempotent."""
         if self._runner is not None:
             return
+        from aiohttp import web  # on demand: `krakenwire cancel` must not pay for importing it
+
         app = web.Application()
         app.router.add_post(TOKEN_PATH, self._handle)
         runner = web.AppRunner(app, access_log=None)
@@ -146,5 +151,7 @@ def _decode(secret: str) -> bytes | None:
 
 
 def _reply(payload: dict[str, object]) -> web.Response:
+    from aiohttp import web
+
     # Kraken answers HTTP 200 with errors in the body.
     return web.Response(body=msgspec.json.encode(payload), content_type="application/json")

@@ -2,25 +2,50 @@
 
 Register ``PrometheusPlugin(port=...)`` through ``krakenwire.connect(plugins=[...])`` and call
 ``start()`` (or let the first ``connected`` event start it), or install the package: the
-``prometheus`` entry point loads this module, whose hooks feed one default instance configured
-from ``KRAKENWIRE_PROMETHEUS_PORT`` on first use. Importing the module has no side effects.
+``prometheus`` entry point is the factory :func:`from_env`, which registers a plugin serving
+``KRAKENWIRE_PROMETHEUS_PORT`` (nothing when it is unset). Registering this module itself still
+works (its hooks feed one process-wide default). Importing the module has no side effects and
+does not import prometheus_client (a CLI that never serves metrics does not pay for it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from krakenwire.hookspecs import hookimpl
 
-from ._plugin import LATENCY_BUCKETS, PrometheusPlugin
+if TYPE_CHECKING:
+    from ._plugin import LATENCY_BUCKETS, PrometheusPlugin
 
-__all__ = ["LATENCY_BUCKETS", "PrometheusPlugin", "default", "reset_default"]
+__all__ = ["LATENCY_BUCKETS", "PrometheusPlugin", "default", "from_env", "reset_default"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("LATENCY_BUCKETS", "PrometheusPlugin"):
+        from . import _plugin
+
+        return getattr(_plugin, name)
+    raise AttributeError(name)
+
+
+def from_env() -> PrometheusPlugin | None:
+    """The entry point: a fresh plugin for one client serving ``KRAKENWIRE_PROMETHEUS_PORT``,
+    or ``None`` (nothing registered) when the variable is unset."""
+    if not os.environ.get("KRAKENWIRE_PROMETHEUS_PORT", "").strip():
+        return None
+    from ._plugin import PrometheusPlugin
+
+    return PrometheusPlugin.from_env()
+
 
 _default: PrometheusPlugin | None = None
 
 
 def default() -> PrometheusPlugin:
-    """The instance the entry-point hooks use, built from the environment on first call."""
+    """The instance the module's hooks use, built from the environment on first call."""
+    from ._plugin import PrometheusPlugin
+
     global _default
     if _default is None:
         _default = PrometheusPlugin.from_env()

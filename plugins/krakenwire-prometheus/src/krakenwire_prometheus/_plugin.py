@@ -112,7 +112,7 @@ class PrometheusPlugin:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> PrometheusPlugin:
-        """The entry point's configuration: ``KRAKENWIRE_PROMETHEUS_PORT`` (unset: collect but do
+        """Configuration from the environment: ``KRAKENWIRE_PROMETHEUS_PORT`` (unset: collect but do
         not serve) and ``KRAKENWIRE_PROMETHEUS_HOST`` (default ``127.0.0.1``)."""
         e = os.environ if env is None else env
         raw = e.get("KRAKENWIRE_PROMETHEUS_PORT", "").strip()
