@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(wildcard plugins/*/pyproject.toml) docs/examples/krakenwire-example/pyproject.toml
 STAMP  := $(VENV)/.stamp-install
+BENCH_STAMP := $(VENV)/.stamp-bench
 
 .DEFAULT_GOAL := help
 .PHONY: help install test lint fmt sim demo bench bench-ci bench-plot dist docs clean
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml $(PLUGIN_DIRS)
 
 install: $(STAMP) ## create .venv and install krakenwire, its plugins, dev and docs tools (idempotent)
 
-test: install ## run the whole test suite (loopback only)
+test: install $(BENCH_STAMP) ## run the whole test suite (loopback only; with the bench extra, so the gate's own tests run)
 	$(BIN)/python -m pytest -q
 
 lint: install ## ruff check, ruff format --check, mypy --strict
@@ -36,8 +37,6 @@ sim: install ## run the simulator on 127.0.0.1 (prints its URL and token)
 
 demo: install ## start the simulator, place and cancel orders, print a latency table
 	$(BIN)/krakenwire demo
-
-BENCH_STAMP := $(VENV)/.stamp-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,docs,bench]' $(foreach p,$(PLUGIN_DIRS),-e $(dir $(p)))
