@@ -105,7 +105,7 @@ class Lifecycle:
             self.config.url,
             self.role,
             state,
-            f" ({reason})" * bool(reason),
+            f" ({reason})" if reason else "",
         )
         if self.on_state is not None:
             try:

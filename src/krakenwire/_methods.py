@@ -24,7 +24,6 @@ from ._views import OrderView, RequestView, order_view
 from .errors import KrakenAPIError, RemoteProtocolError, reply_error
 
 __all__ = [
-    "CANCEL_KINDS",
     "METHODS",
     "PER_ORDER_ERRORS",
     "Call",
@@ -66,8 +65,9 @@ class MethodSpec:
         idempotent: sending it twice can do no harm (a second cancel of a gone order is a
             warning or ``EOrder:Invalid order``, never a new order).
         completion: how many replies complete it.
-        settle: ``settle(call, reply, req_id, latency_ns)`` -> result or error (for ONE); for
-            the multi-reply methods the session collects ``CancelOrderReply`` items.
+        settle: ``settle(call, reply, req_id, latency_ns)`` -> result or error, for a method one
+            reply completes; ``None`` for the multi-reply ones (the session collects
+            ``CancelOrderReply`` items and builds the result).
         result: the result type of a success.
         answers: method names a reply may carry besides ``name`` (``pong`` for ``ping``).
     """
@@ -77,7 +77,7 @@ class MethodSpec:
     kind: Kind
     idempotent: bool
     completion: Completion
-    settle: Settle
+    settle: Settle | None
     result: type[Any]
     answers: frozenset[str] = frozenset()
 
@@ -273,11 +273,6 @@ def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
     return res.CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
 
 
-def _cancel_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    # Multi-reply: the session collects the parts and calls finish_cancel_order.
-    raise AssertionError("cancel_order completes per reply")  # pragma: no cover
-
-
 def finish_cancel_order(
     replies: list[res.CancelOrderReply], rid: int, latency: int, r: m.Reply
 ) -> res.CancelOrderResult:
@@ -295,7 +290,7 @@ def _spec(
     request: type[msgspec.Struct],
     kind: Kind,
     idempotent: bool,
-    settle: Settle,
+    settle: Settle | None,
     result: type[Any],
     completion: Completion = Completion.ONE,
     answers: frozenset[str] = frozenset(),
@@ -313,7 +308,7 @@ METHODS: Mapping[str, MethodSpec] = {
             m.CancelOrder,
             _C,
             True,
-            _cancel_order,
+            None,  # multi-reply: the session collects the parts, then finish_cancel_order
             res.CancelOrderResult,
             Completion.PER_ID,
         ),
@@ -344,7 +339,6 @@ METHODS: Mapping[str, MethodSpec] = {
         ),
     )
 }
-CANCEL_KINDS = frozenset(n for n, s in METHODS.items() if s.kind is Kind.CANCEL)
 
 
 def kinds(kind: str) -> frozenset[str]:

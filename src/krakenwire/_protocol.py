@@ -16,7 +16,7 @@ from typing import Any
 from . import _messages as m
 from ._build import encode_call
 from ._events import ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
-from ._methods import PER_ORDER_ERRORS, Call, Completion, Kind, cancel_order_reply, reply_key
+from ._methods import PER_ORDER_ERRORS, Call, Kind, cancel_order_reply, reply_key
 from ._methods import finish_cancel_order as _finish_cancel_order
 from ._results import CancelOrderReply
 from ._views import RequestView
@@ -36,7 +36,6 @@ __all__ = ["Session"]
 _encode = m.ENCODER.encode
 _decode_reply = m.REPLY_DECODER.decode
 _decode_data = m.DATA_DECODER.decode
-_ONE = Completion.ONE
 _HOUSEKEEPING = Kind.HOUSEKEEPING
 _MAX_ID = 2**31 - 1
 
@@ -250,8 +249,9 @@ class Session:
                 self.duplicates += 1
                 return Unmatched(r.method, r.req_id, "reply to a request held for a new token")
             try:
-                if spec.completion is _ONE:
-                    out = spec.settle(p.call, r, p.rid, now_ns - p.sent_ns)
+                settle = spec.settle
+                if settle is not None:  # one reply completes it (Completion.ONE)
+                    out = settle(p.call, r, p.rid, now_ns - p.sent_ns)
                     return self._finish(p, out, now_ns)
                 return self._part(p, r, now_ns)
             except Exception as exc:  # a reply for this req_id that we cannot read
@@ -317,10 +317,6 @@ class Session:
         return Completed(p.handle, outcome, p.view, elapsed)
 
     # ---- time, loss, abandonment ----------------------------------------------------------
-
-    def next_deadline(self) -> int | None:
-        """The earliest deadline (monotonic ns) of any pending request."""
-        return min((p.deadline for p in self._pending.values()), default=None)
 
     def tick(self, now_ns: int) -> list[Event]:
         """Expire every request whose deadline is due: unknown if it was on the wire, its

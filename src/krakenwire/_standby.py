@@ -123,10 +123,11 @@ def build_units(
 
 def copy_call(call: Call) -> Call:
     """A second, independent request with the same content (for the other socket)."""
-    params = msgspec.structs.replace(call.params) if call.params is not None else None
-    req = msgspec.structs.replace(call.req, params=params) if params is not None else None
-    if req is None:
-        req = msgspec.structs.replace(call.req)
+    if call.params is None:  # ping: no params
+        params, req = None, msgspec.structs.replace(call.req)
+    else:
+        params = msgspec.structs.replace(call.params)
+        req = msgspec.structs.replace(call.req, params=params)
     return Call(
         call.spec, req, params, call.ids, call.cl_ord_ids, call.expected, call.key, call.extra
     )
