@@ -243,8 +243,8 @@ def test_secrets_never_in_logs_reprs_or_errors(run, caplog):
             async with await krakenwire.connect(
                 sim.url, credentials=creds, rest_url=sim.rest_url, **FAST
             ) as client:
-                token = client._session.token
-                seen += [repr(client), repr(client._session)]
+                token = client._conns.router.token()
+                seen += [repr(client), repr(client._conns.router)]
                 sim.invalidate_tokens()
                 r = await client.batch_cancel(["A", "B"])
                 seen.append(repr(r))

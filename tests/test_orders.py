@@ -235,7 +235,7 @@ async def _raw_invalid_price(client, symbol):
 
     call = protocol.add_order(symbol=symbol, side="buy", order_qty=1, limit_price=1)
     call.params.limit_price = Decimal(-1)
-    await client._link.call(call, client.timeout)
+    await client._conns.call(call, client.timeout)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from ._config import (
     StateChange,
 )
 from ._connect import connect
-from ._events import ChannelFrame
+from .protocol._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrder, OpenOrders
 from ._orders import OrderType, Side, TimeInForce

@@ -1,56 +1,32 @@
 """The cancel calls built from several requests or from the executions stream: ``cancel_orders``
 (chunked, every frame written before any wait), per-id confirmation and ``reconcile``.
 
-They use the client's public surface plus its link; nothing here decides a request's fate (the
-session does) or touches the socket (the link does).
+Nothing here decides a request's fate (the router does) or touches a socket (the connections
+do).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
-from . import _build
 from ._confirm import CancelTracker
-from ._link import Link
-from ._methods import Call
+from ._connections import Connections
+from .methods import Call
 from ._openorders import OpenOrders
-from ._results import CancelOrdersResult, ChunkOutcome, Reconciliation
+from ._results import CancelOrdersResult, Reconciliation
 from ._validate import check_cl_ord_ids, check_confirm, check_order_ids, chunk_sizes
-from .errors import KrakenwireError, NotExecuted, ValidationError
+from .errors import ValidationError
+from .methods import cancels as _build
 
-__all__ = [
-    "CancelHost",
-    "assemble",
-    "cancel_many",
-    "confirm_call",
-    "plan",
-    "reconcile",
-    "send_chunks",
-]
+__all__ = ["cancel_many", "confirm_call", "plan", "reconcile"]
 
 
-class CancelHost(Protocol):
-    """What these calls use of the client (structural: no import of the client)."""
-
-    _link: Link
-
-    async def _call(self, call: Call, secs: float, hedge: bool | None) -> Any: ...
-
-    @property
-    def open_orders(self) -> OpenOrders: ...
-
-    async def wait_connected(self, timeout: float | None = None) -> None: ...
-
-    @property
-    def cancel_orders(self) -> Callable[..., Awaitable[CancelOrdersResult]]: ...
-
-
-async def _view_ready(client: CancelHost, secs: float) -> None:
+async def _view_ready(view: OpenOrders, secs: float) -> None:
     """Confirmation resolves ids through the view: make sure its snapshot is in."""
     try:
-        await asyncio.wait_for(client.open_orders.ready.wait(), secs)
+        await asyncio.wait_for(view.ready.wait(), secs)
     except TimeoutError:
         raise ValidationError(
             f"confirm= needs the executions snapshot, and none arrived within {secs} s "
@@ -59,22 +35,21 @@ async def _view_ready(client: CancelHost, secs: float) -> None:
         ) from None
 
 
-def _tracker(client: CancelHost, call: Call) -> CancelTracker:
-    view = client.open_orders
+def _tracker(view: OpenOrders, call: Call) -> CancelTracker:
     if call.key == "order_userref":
         return CancelTracker(view, userrefs=[int(i) for i in call.ids])
     return CancelTracker(view, call.ids, call.cl_ord_ids)
 
 
 async def confirm_call(
-    client: CancelHost, call: Call, secs: float, confirm: Any, hedge: bool | None = None
+    conns: Connections, view: OpenOrders, call: Call, secs: float, confirm: Any, hedge: bool
 ) -> Any:
     """Send one cancel and wait for the executions stream to confirm each id it names."""
     wait = check_confirm(confirm)
-    await _view_ready(client, secs)
-    tracker = _tracker(client, call)
+    await _view_ready(view, secs)
+    tracker = _tracker(view, call)
     try:
-        result = await client._call(call, secs, hedge)
+        result = await conns.call(call, secs, hedge)
     except BaseException:
         tracker.abandon()
         raise
@@ -110,80 +85,32 @@ def plan(
     return parts, calls, oids, cids
 
 
-def send_chunks(
-    link: Link, calls: list[Call], secs: float, waiters: list[Any] | None = None
-) -> tuple[list[int], list[Any], KrakenwireError | None]:
-    """Write every chunk; returns the handles, their waiters and the error that stopped the
-    sending part-way (``None`` if all went). Raises when nothing was sent."""
-    handles: list[int] = []
-    futs: list[Any] = []
-    try:
-        if link.session.check is not None:
-            # Every chunk passes the risk check before any is sent: a veto sends nothing.
-            for h, fut in link.start_all(calls, secs, waiters):
-                handles.append(h)
-                futs.append(fut)
-        else:
-            for i, call in enumerate(calls):
-                # Each chunk is written as soon as it is built: the first leaves after one.
-                h, fut = link.start(call, secs, waiters[i] if waiters is not None else None)
-                handles.append(h)
-                futs.append(fut)
-    except KrakenwireError as exc:
-        if not futs:
-            raise  # nothing was sent (a veto, no connection): the caller's error
-        return handles, futs, exc  # some chunks are on the wire: the rest were not sent
-    return handles, futs, None
-
-
-def assemble(
-    parts: list[list[str]], outcomes: list[Any], unsent: KrakenwireError | None
-) -> CancelOrdersResult:
-    """One :class:`CancelOrdersResult` from each sent chunk's outcome (and the unsent rest)."""
-    chunks = []
-    for part, out in zip(parts, outcomes, strict=False):
-        if isinstance(out, KrakenwireError):
-            chunks.append(ChunkOutcome(list(part), None, out))
-        elif isinstance(out, BaseException):
-            raise out
-        else:
-            chunks.append(ChunkOutcome(list(part), out, None))
-    if unsent is not None:
-        reason = unsent if isinstance(unsent, NotExecuted) else None
-        for part in parts[len(outcomes) :]:
-            chunks.append(ChunkOutcome(list(part), None, reason or unsent))
-    return CancelOrdersResult(chunks)
-
-
 async def cancel_many(
-    client: CancelHost,
+    conns: Connections,
+    view: OpenOrders,
     ids: Iterable[str | int],
     cl_ord_id: Iterable[str] | None,
     secs: float,
     confirm: Any,
 ) -> CancelOrdersResult:
-    """:meth:`Client.cancel_orders`."""
+    """:meth:`Client.cancel_orders`: every chunk written before any wait, one outcome."""
     wait = check_confirm(confirm)
     parts, calls, oids, cids = plan(ids, cl_ord_id)
     if wait is not False:
-        await _view_ready(client, secs)
-    tracker = CancelTracker(client.open_orders, oids, cids) if wait is not False else None
-    link = client._link
+        await _view_ready(view, secs)
+    tracker = CancelTracker(view, oids, cids) if wait is not False else None
     try:
-        handles, futs, unsent = send_chunks(link, calls, secs)
+        handle, fut = conns.start_group(calls, parts, secs)
     except BaseException:
         if tracker is not None:
             tracker.abandon()
         raise
     try:
-        outcomes = await asyncio.gather(*futs, return_exceptions=True)
-    except asyncio.CancelledError:
-        for h in handles:
-            link.abandon(h)
+        result: CancelOrdersResult = await conns.wait(handle, fut)
+    except BaseException:
         if tracker is not None:
             tracker.abandon()
         raise
-    result = assemble(parts, outcomes, unsent)
     if tracker is not None:
         rejected = [i for c in result.chunks if c.outcome == "rejected" for i in c.ids]
         result.confirmation = await tracker.wait(
@@ -193,7 +120,7 @@ async def cancel_many(
 
 
 async def reconcile(
-    client: CancelHost, ids: Iterable[str | int], recancel: Any, secs: float
+    client: Any, ids: Iterable[str | int], recancel: Any, secs: float
 ) -> Reconciliation:
     """:meth:`Client.reconcile`."""
     if type(recancel) is not bool:

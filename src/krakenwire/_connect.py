@@ -13,7 +13,7 @@ from ._config import (
     ReconnectPolicy,
     StateChange,
 )
-from ._events import ChannelFrame
+from .protocol._events import ChannelFrame
 from .client import Client
 from .errors import ValidationError
 from .plugins import PluginHost

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._connect import connect
-from ._events import ChannelFrame
+from .protocol._events import ChannelFrame
 from .client import Client
 from .sim import SimConfig, Simulator
 

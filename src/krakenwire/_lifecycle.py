@@ -15,17 +15,16 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import picows
 
-from . import _build
+from .methods import housekeeping as _build
 from ._auth import TokenFetcher
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
-from ._events import ChannelFrame, Stale
+from .protocol._events import ChannelFrame, Stale
 from ._link import Link
 from ._openorders import OpenOrders
-from ._protocol import Session
 from ._watchdog import Watchdog
 from .errors import (
     AuthError,
@@ -45,13 +44,22 @@ _now_ns = time.monotonic_ns
 _POLICY_VIOLATION = picows.WSCloseCode.POLICY_VIOLATION
 
 
+class TokenSource(Protocol):
+    """This socket's token in the router (read, and replaced after a refresh)."""
+
+    @property
+    def token(self) -> str: ...
+
+    def set_token(self, token: str) -> None: ...
+
+
 class Lifecycle:
     """Connects the :class:`Link` to a socket and keeps it connected."""
 
     def __init__(
         self,
         config: ClientConfig,
-        session: Session,
+        session: TokenSource,
         link: Link,
         plugins: PluginHost,
         stats: ClientStats,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from ._events import ChannelFrame
+from .protocol._events import ChannelFrame
 
 __all__ = ["CLOSED_STATUSES", "OpenOrder", "OpenOrders"]
 
@@ -127,6 +127,9 @@ class OpenOrders:
         self.sequence: int | None = None  # the last sequence seen on any stream
         self.gaps = 0
         self.ready = asyncio.Event()
+        # Told of every order the stream opens or closes (order_id, order_userref, closing
+        # status or None): the router completes userref cancels from it.
+        self.on_order: Callable[[str, int | None, str | None], None] | None = None
         # One executions stream per socket (a warm standby adds a second): each has its own
         # sequence numbers and its own snapshot; the view is ready while any stream's is in.
         self._seq: dict[int, int | None] = {}
@@ -153,6 +156,12 @@ class OpenOrders:
     def by_cl_ord_id(self, cl_ord_id: str) -> OpenOrder | None:
         oid = self._by_cl.get(cl_ord_id)
         return self.get(oid) if oid is not None else None
+
+    def userref_ids(self, order_userref: int) -> list[str] | None:
+        """Open order ids with ``order_userref``, or ``None`` while no snapshot is in."""
+        if not self.ready.is_set():
+            return None
+        return list(self._by_ref.get(order_userref, ()))
 
     def by_userref(self, order_userref: int) -> list[OpenOrder]:
         return [OpenOrder(self._orders[o]) for o in sorted(self._by_ref.get(order_userref, ()))]
@@ -283,6 +292,10 @@ class OpenOrders:
         self._orders[oid] = order
         self._closed.pop(oid, None)
         self._index(oid, order)
+        tell = self.on_order
+        if tell is not None:
+            ref = order.get("order_userref")
+            tell(oid, ref if type(ref) is int else None, None)
 
     def _index(self, oid: str, order: dict[str, Any]) -> None:
         cl = order.get("cl_ord_id")
@@ -293,8 +306,14 @@ class OpenOrders:
             self._by_ref.setdefault(ref, set()).add(oid)
 
     def _close(self, oid: str, status: str) -> None:
-        self._placed.pop(oid, None)
+        placed = self._placed.pop(oid, None)
         order = self._orders.pop(oid, None)
+        tell = self.on_order
+        if tell is not None:
+            ref = order.get("order_userref") if order is not None else None
+            if ref is None and placed is not None:
+                ref = placed[1]
+            tell(oid, ref if type(ref) is int else None, status)
         if order is not None:
             cl = order.get("cl_ord_id")
             if isinstance(cl, str) and self._by_cl.get(cl) == oid:

@@ -39,8 +39,10 @@ class _Timed(msgspec.Struct, kw_only=True):
     time_in_raw: str = ""
     time_out_raw: str = ""
     # True when the request was in flight on a socket that died and was re-sent on the standby
-    # (idempotent cancels only): req_id and the times are those of the reply it finally got.
+    # (idempotent cancels only): the result merges what every copy answered.
     failed_over: bool = False
+    # True when it went out on both sockets (a hedge): the result merges both copies' answers.
+    hedged: bool = False
 
     @property
     def time_in(self) -> datetime | None:
@@ -247,6 +249,9 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
 
     requested: list[str] = []
     confirmation: CancelConfirmation | None = None
+    # False for an order_userref cancel completed without an executions view (it ended after
+    # its replies went quiet): "complete as far as known", not proven complete.
+    exact: bool = True
 
     def _ids(self) -> list[str]:
         return self.requested or self.cancelled

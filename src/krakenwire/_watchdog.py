@@ -9,7 +9,7 @@ import logging
 import time
 from typing import Any
 
-from . import _build
+from .methods import housekeeping as _build
 from ._config import ClientConfig
 from ._link import Link
 from .errors import KrakenwireError, OutcomeUnknown

@@ -1,45 +1,74 @@
-"""The public client: every trading call of :class:`Client` (made by :func:`krakenwire.connect`).
+"""The public client: every call of :class:`Client` (made by :func:`krakenwire.connect`).
 
-A ``Client`` is composed, not inherited: a frozen :class:`ClientConfig`, a sans-IO
-:class:`~krakenwire.protocol.Session` that decides every request's fate, a ``Link`` that moves
-bytes and wakes futures, and a ``Lifecycle`` that keeps the socket connected. A request's path is
-validate -> pre-send check -> encode -> send -> receive -> decode -> resolve, with no logging or
-dict building on it.
+A ``Client`` is composed: a frozen :class:`ClientConfig`, the :class:`Connections` (one socket,
+or two with a warm standby, around the sans-IO router that decides every request's fate) and
+the open-order view. A request's path is validate -> pre-send check -> encode -> send ->
+receive -> decode -> resolve, with no logging or dict building on it. Every public signature is
+defined here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Self
 
-from . import _build, _callbacks, _entry, _housekeeping
 from ._auth import Credentials
-from ._cancels import cancel_many, confirm_call
+from ._callbacks import Callback
+from ._cancels import cancel_many, confirm_call, plan
+from ._cancels import reconcile as _reconcile
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
-from ._events import ChannelFrame
+from ._connections import Connections
 from ._keeper import CancelAfterKeeper
-from ._lifecycle import Lifecycle
-from ._link import Link
-from ._methods import Call
+from ._messages import BatchOrder
 from ._openorders import OpenOrders
+from ._orders import Number, OrderType, Side, TimeInForce
 from ._orders import order as _order
 from ._results import (
+    AddOrderResult,
+    AmendOrderResult,
+    BatchAddResult,
     BatchCancelResult,
+    CancelAfterResult,
     CancelAllResult,
     CancelOrderResult,
     CancelOrdersResult,
+    EditOrderResult,
+    PongResult,
+    Reconciliation,
 )
-from ._standby import Unit, build_units, failover, hedged_call
 from ._validate import check_timeout
 from ._views import PluginContext
 from .errors import KrakenwireError, ValidationError
+from .methods import cancels, entry, housekeeping
 from .plugins import PluginHost
+from .protocol._events import ChannelFrame
 
 __all__ = ["Client"]
 
 log = logging.getLogger("krakenwire")
+
+
+def _flag(name: str, value: Any, none_ok: bool = True) -> None:
+    if type(value) is not bool and not (none_ok and value is None):
+        raise ValidationError(f"{name} must be a bool, got {value!r}", field=name, value=value)
+
+
+def _on_done(fn: Any) -> None:
+    if not callable(fn):
+        raise ValidationError("on_done must be callable", field="on_done", value=None)
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    ):
+        raise ValidationError(
+            "on_done must be a plain function: it runs inside the frame callback, where a "
+            "coroutine would never be awaited (wrap it: lambda r: loop.create_task(f(r)))",
+            field="on_done",
+            value=None,
+        )
 
 
 class Client:
@@ -52,9 +81,6 @@ class Client:
     :class:`~krakenwire.OutcomeUnknown` error when it may or may not have run
     (``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``).
     """
-
-    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
-    order = staticmethod(_order)
 
     def __init__(
         self,
@@ -78,15 +104,12 @@ class Client:
         context = PluginContext(
             config.url, self._state, self._system, self._orders, lambda: self.pending
         )
-        self._units = build_units(
+        self._conns = Connections(
             config, token, credentials, plugins, self._stats, self._orders, policy, context,
             on_state, on_executions, standby,
         )  # fmt: skip
-        self._primary(self._units[0])
-        if standby:
-            for u in self._units:
-                u.link.on_failover = self._failover
-                u.life.on_up = self._came_up
+        self._conns.router.userrefs = self._orders.userref_ids
+        self._conns.router.closed = self._orders.closed_status
         plugins.on_resolve = self._sync_plugins
         plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
@@ -94,61 +117,33 @@ class Client:
     async def _open(self) -> None:
         """Connect every socket (the first attempt is not retried); any failure closes all."""
         try:
-            for u in self._units:
-                await u.life.open()
+            for life in self._conns.lives:
+                await life.open()
         except BaseException:
             await self.close()
             raise
 
-    def _primary(self, unit: Unit) -> None:
-        self._unit = unit
-        self._session, self._link, self._life = unit.session, unit.link, unit.life
-
-    def _failover(self, dead: Link) -> None:
-        """A socket died: if it was the primary and the standby is up, promote the standby
-        and move the idempotent requests in flight to it (see ``_standby.py``)."""
-        other = next((u for u in self._units if u.link is not dead), None)
-        if other is None or not other.link.is_open or self._life.closing:
-            return
-        if dead is self._link:
-            self._promote(other)
-        failover(dead, other.link)
-
-    def _promote(self, other: Unit) -> None:
-        old = self._unit
-        self._primary(other)
-        old.life.role, other.life.role = "standby", "primary"
-        other.life.set_state("connected", "standby promoted to primary")
-        self._plugins.event("standby_promoted", {"url": self.url})
-
-    def _came_up(self, life: Lifecycle) -> None:
-        """A socket (re)connected: if the primary is still down, this one becomes primary."""
-        if life is not self._life and not self._link.is_open:
-            self._promote(next(u for u in self._units if u.life is life))
-
-    def _other(self) -> Link | None:
-        u = next((u for u in self._units if u is not self._unit), None)
-        return u.link if u is not None else None
-
-    async def _call(self, call: Call, secs: float, hedge: bool | None) -> Any:
-        if hedge or (hedge is None and self._hedge):
-            return await hedged_call(self._link, self._other(), call, secs)
-        return await self._link.call(call, secs)
-
     def _state(self) -> str:
-        return self._life.state
+        return self._conns.life.state
 
     def _system(self) -> str:
-        return self._life.system
+        return self._conns.life.system
 
     def _sync_plugins(self) -> None:
         p = self._plugins
-        for u in self._units:
-            u.session.check = p.check
-            u.session.views = p.wants_views
+        router = self._conns.router
+        router.check = p.check
+        router.views = p.wants_views
+
+    def _secs(self, timeout: float | None) -> float:
+        return self._timeout if timeout is None else check_timeout(timeout)
+
+    def _hedged(self, hedge: Any) -> bool:
+        _flag("hedge", hedge)
+        return self._hedge if hedge is None else bool(hedge)
 
     def __repr__(self) -> str:
-        return f"<krakenwire.Client {self.url} {self.state} pending={len(self._session)}>"
+        return f"<krakenwire.Client {self.url} {self.state} pending={self.pending}>"
 
     async def __aenter__(self) -> Self:
         return self
@@ -175,12 +170,12 @@ class Client:
     @property
     def state(self) -> str:
         """``connecting``, ``connected``, ``disconnected``, ``reconnecting`` or ``closed``."""
-        return self._life.state
+        return self._conns.life.state
 
     @property
     def status(self) -> str:
         """Kraken's last ``status``: ``online``, ``cancel_only``, ``post_only``, ``maintenance``."""
-        return self._life.system
+        return self._conns.life.system
 
     @property
     def stats(self) -> ClientStats:
@@ -194,25 +189,22 @@ class Client:
 
     @property
     def pending(self) -> int:
-        """Requests sent and not yet settled (on both sockets with a standby)."""
-        return sum(len(u.session) for u in self._units)
+        """Request copies sent and not yet settled (on both sockets with a standby)."""
+        return len(self._conns.router)
 
     @property
     def connection_ids(self) -> dict[str, int | None]:
         """Kraken's ``connection_id`` of each socket (from its ``status`` frame), by role."""
-        return {u.life.role: u.life.connection_id for u in self._units}
+        return {life.role: life.connection_id for life in self._conns.lives}
 
     @property
     def is_open(self) -> bool:
-        return self._link.is_open
+        return self._conns.link.is_open
 
     @property
     def plugins(self) -> PluginHost:
         """This client's plugin host (``plugins.pm`` is its pluggy manager)."""
         return self._plugins
-
-    def _secs(self, timeout: float | None) -> float:
-        return self._timeout if timeout is None else check_timeout(timeout)
 
     # ---- cancels --------------------------------------------------------------------------
 
@@ -236,8 +228,10 @@ class Client:
                 the executions stream to confirm each id; ``result.confirmation`` then says
                 per id ``"cancelled"``, ``"not_open"`` or ``"unknown"``.
             unified: send the unified-WS variant (``asset_class: "spot"``; no userrefs).
-            hedge: send it on both sockets at once (``connect(standby=True)``); the first reply
-                settles it. ``None``: as ``connect(hedge=...)`` said.
+            hedge: send it on both sockets at once (``connect(standby=True)``). A reply
+                settles it early only when it proves the whole outcome (``count`` equal to the
+                ids named); otherwise both replies are merged (counts add up).
+                ``None``: as ``connect(hedge=...)`` said.
 
         Returns:
             :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
@@ -247,37 +241,27 @@ class Client:
             KrakenAPIError: Kraken refused. RequestTimeout, ConnectionLost: outcome unknown.
         """
         if confirm is not False or unified is not False or hedge is not None or self._hedge:
-            return await self._batch_cancel_ext(orders, cl_ord_id, timeout, confirm, unified, hedge)
-        link = self._link
-        rid, fut = link.start(
-            _build.batch_cancel(orders, cl_ord_id),
+            _flag("unified", unified, none_ok=False)
+            secs = self._secs(timeout)
+            hedged = self._hedged(hedge)
+            call = cancels.batch_cancel(orders, cl_ord_id, unified=unified)
+            if confirm is False:
+                plain: BatchCancelResult = await self._conns.call(call, secs, hedged)
+                return plain
+            res: BatchCancelResult = await confirm_call(
+                self._conns, self._orders, call, secs, confirm, hedged
+            )
+            return res
+        conns = self._conns
+        rid, fut = conns.start(
+            cancels.batch_cancel(orders, cl_ord_id),
             self._timeout if timeout is None else check_timeout(timeout),
         )
-        try:  # Link.call inlined: one coroutine less on the hottest path
+        try:  # Connections.call inlined: one coroutine less on the hottest path
             result: BatchCancelResult = await fut
         except asyncio.CancelledError:
-            link.abandon(rid)
+            conns.abandon(rid)
             raise
-        return result
-
-    async def _batch_cancel_ext(
-        self,
-        orders: Iterable[str | int],
-        cl_ord_id: Iterable[str] | None,
-        timeout: float | None,
-        confirm: Any,
-        unified: Any,
-        hedge: Any,
-    ) -> BatchCancelResult:
-        for name, flag in (("unified", unified), ("hedge", hedge)):
-            if type(flag) is not bool and (flag is not None or name == "unified"):
-                raise ValidationError(f"{name} must be a bool, got {flag!r}", field=name)
-        secs = self._secs(timeout)
-        call = _build.batch_cancel(orders, cl_ord_id, unified=unified)
-        if confirm is False:
-            plain: BatchCancelResult = await self._call(call, secs, hedge)
-            return plain
-        result: BatchCancelResult = await confirm_call(self, call, secs, confirm, hedge)
         return result
 
     async def cancel_order(
@@ -294,19 +278,27 @@ class Client:
 
         Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False),
         and so is any error that follows a per-order reply; a request-level error as the first
-        reply raises :class:`KrakenAPIError`. An ``order_userref`` expects one reply per open
-        order it names in ``open_orders`` (at least one). A reply that repeats an order never
-        counts twice: an order left unanswered makes the outcome unknown (``RequestTimeout``
-        with the replies that came). ``confirm`` and ``hedge`` as for :meth:`batch_cancel`.
+        reply raises :class:`KrakenAPIError`. A reply that repeats an order never counts twice:
+        an order left unanswered makes the outcome unknown (``RequestTimeout`` with the
+        replies that came).
+
+        An ``order_userref`` may name several orders, and Kraken does not say how many: the
+        request is complete when every order the executions view holds for it is answered or
+        closed and the stream has caught up (it showed a close since the send); an order the
+        stream shows cancelled but whose reply has not come is reported from the stream.
+        Without a view (``subscribe=False``) it ends 20 ms after its last reply with
+        ``result.exact`` False ("complete as far as known"). ``confirm`` and ``hedge`` as for
+        :meth:`batch_cancel`.
         """
         secs = self._secs(timeout)
-        view = self._orders
-        matched = (lambda ref: len(view.by_userref(ref))) if view.ready.is_set() else None
-        call = _build.cancel_order(order_id, cl_ord_id, order_userref, matched=matched)
+        hedged = self._hedged(hedge)
+        call = cancels.cancel_order(order_id, cl_ord_id, order_userref)
         if confirm is False:
-            result: CancelOrderResult = await self._call(call, secs, hedge)
+            result: CancelOrderResult = await self._conns.call(call, secs, hedged)
             return result
-        res: CancelOrderResult = await confirm_call(self, call, secs, confirm, hedge)
+        res: CancelOrderResult = await confirm_call(
+            self._conns, self._orders, call, secs, confirm, hedged
+        )
         res.requested = list(call.all_ids)
         return res
 
@@ -331,44 +323,305 @@ class Client:
         Raises:
             ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
         """
-        return await cancel_many(self, ids, cl_ord_id, self._secs(timeout), confirm)
+        return await cancel_many(
+            self._conns, self._orders, ids, cl_ord_id, self._secs(timeout), confirm
+        )
 
     async def cancel_all(
         self, *, timeout: float | None = None, hedge: bool | None = None
     ) -> CancelAllResult:
-        """Cancel every open order of the account (untriggered ones included)."""
+        """Cancel every open order of the account (untriggered ones included). Hedged, the
+        two copies' counts add up (a copy never settles it alone: its twin may still cancel
+        an order placed in between)."""
         secs = self._secs(timeout)
-        result: CancelAllResult = await self._call(_build.cancel_all(), secs, hedge)
+        hedged = self._hedged(hedge)
+        result: CancelAllResult = await self._conns.call(cancels.cancel_all(), secs, hedged)
         return result
 
-    # ---- the dead man's switch and housekeeping (_housekeeping.py) -----------------------
-    cancel_after = _housekeeping.cancel_after
-    keep_cancel_after = _housekeeping.keep_cancel_after
-    ping = _housekeeping.ping
-    reconcile = _housekeeping.reconcile
-    subscribe_executions = _housekeeping.subscribe_executions
+    # ---- the zero-hop callback forms ------------------------------------------------------
 
-    # ---- the zero-hop callback forms (_callbacks.py), order entry (_entry.py) -------------
-    batch_cancel_cb = _callbacks.batch_cancel_cb
-    cancel_orders_cb = _callbacks.cancel_orders_cb
-    add_order = _entry.add_order
-    batch_add = _entry.batch_add
-    amend_order = _entry.amend_order
-    edit_order = _entry.edit_order
+    def batch_cancel_cb(
+        self,
+        orders: Iterable[str | int],
+        cl_ord_id: Iterable[str] | None = None,
+        *,
+        on_done: Callable[[BatchCancelResult | KrakenwireError], Any],
+        timeout: float | None = None,
+        hedge: bool | None = None,
+    ) -> int:
+        """:meth:`batch_cancel` delivering its outcome to ``on_done`` inside the frame
+        callback that settled it: no Future, no task switch.
+
+        Validation, the risk check, the audit and the outcome guarantees are the awaitable
+        form's: bad input, a veto or no connection raise at the call (nothing sent,
+        ``on_done`` never called); otherwise ``on_done`` is called exactly once, with the
+        result or an error. Keep it short: it runs in the receive path; an exception in it is
+        logged and counted in ``stats.callback_errors``. ``hedge`` as for
+        :meth:`batch_cancel` (``connect(hedge=True)`` applies here too).
+
+        Returns:
+            the request's handle (its first ``req_id``).
+
+        Raises:
+            ValidationError, RiskRejected, NotConnected: nothing sent; ``on_done`` not called.
+        """
+        _on_done(on_done)
+        secs = self._secs(timeout)
+        call = cancels.batch_cancel(orders, cl_ord_id)
+        waiter = Callback(on_done, self._stats)
+        if self._hedged(hedge):
+            return self._conns.start_hedged(call, secs, waiter)[0]
+        return self._conns.start(call, secs, waiter)[0]
+
+    def cancel_orders_cb(
+        self,
+        ids: Iterable[str | int] = (),
+        *,
+        cl_ord_id: Iterable[str] | None = None,
+        on_done: Callable[[CancelOrdersResult], Any],
+        timeout: float | None = None,
+    ) -> int:
+        """:meth:`cancel_orders` delivering one :class:`CancelOrdersResult` to ``on_done``
+        when the last chunk settles (inside the frame callback that settled it).
+
+        Returns:
+            the handle of the whole request.
+
+        Raises:
+            ValidationError, RiskRejected, NotConnected: nothing sent; ``on_done`` not called.
+        """
+        _on_done(on_done)
+        secs = self._secs(timeout)
+        parts, calls, _, _ = plan(ids, cl_ord_id)
+        return self._conns.start_group(calls, parts, secs, Callback(on_done, self._stats))[0]
+
+    # ---- order entry (never hedged, never re-sent) ----------------------------------------
+
+    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
+    order = staticmethod(_order)
+
+    async def add_order(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        order_qty: Number,
+        order_type: OrderType = "limit",
+        limit_price: Number | None = None,
+        time_in_force: TimeInForce | None = None,
+        expire_time: datetime | str | None = None,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> AddOrderResult:
+        """Place one order (``limit`` needs ``limit_price``; ``gtd`` needs ``expire_time``;
+        ``cl_ord_id`` and ``order_userref`` exclude each other).
+
+        Raises:
+            ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
+                subclass per Kraken error. RequestTimeout, ConnectionLost: outcome unknown
+                (never re-sent: an order is not idempotent).
+        """
+        secs = self._secs(timeout)
+        call = entry.add_order(
+            symbol=symbol,
+            side=side,
+            order_qty=order_qty,
+            order_type=order_type,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            cl_ord_id=cl_ord_id,
+            order_userref=order_userref,
+            deadline=deadline,
+            validate=validate,
+        )
+        result: AddOrderResult = await self._conns.call(call, secs)
+        if result.order_id:
+            self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
+        return result
+
+    async def batch_add(
+        self,
+        orders: Sequence[BatchOrder | dict[str, Any]],
+        *,
+        symbol: str,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> BatchAddResult:
+        """Place 2..15 orders of one symbol in one request (``orders``: dicts of the
+        order fields, or :meth:`order` results, re-checked at send).
+
+        Raises:
+            ValidationError: 1 or 16+ orders, mixed symbols, any bad order (nothing sent).
+            KrakenAPIError: Kraken rejected the whole batch.
+        """
+        secs = self._secs(timeout)
+        call = entry.batch_add(orders, symbol=symbol, deadline=deadline, validate=validate)
+        result: BatchAddResult = await self._conns.call(call, secs)
+        for o in result.orders:
+            if o.order_id and o.error is None:
+                self._orders.note_placed(o.order_id, o.cl_ord_id, o.order_userref)
+        return result
+
+    async def amend_order(
+        self,
+        order_id: str | None = None,
+        *,
+        cl_ord_id: str | None = None,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        post_only: bool | None = None,
+        deadline: datetime | str | None = None,
+        timeout: float | None = None,
+    ) -> AmendOrderResult:
+        """Change an order in place (keeps its order id and queue priority where Kraken
+        can), named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
+        secs = self._secs(timeout)
+        call = entry.amend_order(
+            order_id=order_id,
+            cl_ord_id=cl_ord_id,
+            order_qty=order_qty,
+            limit_price=limit_price,
+            post_only=post_only,
+            deadline=deadline,
+        )
+        result: AmendOrderResult = await self._conns.call(call, secs)
+        return result
+
+    async def edit_order(
+        self,
+        order_id: str,
+        *,
+        symbol: str,
+        order_qty: Number | None = None,
+        limit_price: Number | None = None,
+        post_only: bool | None = None,
+        order_userref: int | None = None,
+        deadline: datetime | str | None = None,
+        validate: bool = False,
+        timeout: float | None = None,
+    ) -> EditOrderResult:
+        """Cancel-and-replace an order: the new one gets a new order id and
+        loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
+        secs = self._secs(timeout)
+        call = entry.edit_order(
+            order_id=order_id,
+            symbol=symbol,
+            order_qty=order_qty,
+            limit_price=limit_price,
+            post_only=post_only,
+            order_userref=order_userref,
+            deadline=deadline,
+            validate=validate,
+        )
+        result: EditOrderResult = await self._conns.call(call, secs)
+        return result
+
+    # ---- the dead man's switch and housekeeping -------------------------------------------
+
+    async def cancel_after(
+        self, timeout_s: int, *, timeout: float | None = None
+    ) -> CancelAfterResult:
+        """Arm (or with 0 disarm) Kraken's dead man's switch: cancel all in ``timeout_s`` s."""
+        call = cancels.cancel_after(timeout_s)
+        result: CancelAfterResult = await self._conns.call(call, self._secs(timeout))
+        return result
+
+    def keep_cancel_after(
+        self,
+        timeout: int,
+        every: float,
+        *,
+        on_failure: Callable[[KrakenwireError], Any] | None = None,
+    ) -> CancelAfterKeeper:
+        """Keep Kraken's dead man's switch armed: ``cancel_all_orders_after(timeout)`` now and
+        every ``every`` seconds, in a background task, until ``await keeper.stop()`` or
+        :meth:`close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
+        the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
+        after a disconnect the keeper re-arms as soon as the connection is back.
+
+        Raises:
+            ValidationError: bad ``timeout`` (1..86399) or ``every`` (> 0, < timeout).
+        """
+        keeper = CancelAfterKeeper(
+            self,
+            timeout,
+            every,
+            on_failure,
+            events=self._plugins.event,
+            forget=self._keepers.discard,
+        )
+        keeper.start()
+        self._keepers.add(keeper)
+        return keeper
+
+    async def ping(self, *, timeout: float | None = None) -> PongResult:
+        """Application-level ping; returns the pong with its round trip in ``latency_ns``."""
+        result: PongResult = await self._conns.call(housekeeping.ping(), self._secs(timeout))
+        return result
+
+    async def reconcile(
+        self,
+        ids: Iterable[str | int],
+        *,
+        recancel: bool = False,
+        timeout: float | None = None,
+    ) -> Reconciliation:
+        """Learn the fate of ids whose cancel ended unknown (``exc.ids`` of an
+        :class:`~krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
+        waits for the connection (and its snapshot) if it is being re-established.
+
+        Args:
+            ids: order ids, ``order_userref`` numbers or cl_ord_ids (a list, never one str).
+            recancel: cancel the ones still open (through :meth:`cancel_orders`).
+
+        Raises:
+            ValidationError: bad ids or arguments (nothing sent).
+        """
+        return await _reconcile(self, ids, recancel, self._secs(timeout))
+
+    async def subscribe_executions(
+        self,
+        *,
+        snap_orders: bool = True,
+        snap_trades: bool = False,
+        order_status: bool = True,
+        ratecounter: bool = False,
+        unsubscribe: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """(Un)subscribe ``executions`` (done by ``connect``; Kraken closes an auth socket with
+        no subscription)."""
+        call = housekeeping.subscribe_executions(
+            snap_orders=snap_orders,
+            snap_trades=snap_trades,
+            order_status=order_status,
+            ratecounter=ratecounter,
+            unsubscribe=unsubscribe,
+        )
+        return await self._conns.call(call, self._secs(timeout))
 
     # ---- lifecycle ------------------------------------------------------------------------
 
     def state_changes(self) -> AsyncIterator[StateChange]:
         """Iterate over state changes from now on, until the connection is closed for good."""
-        return self._life.changes()
+        return self._conns.life.changes()
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until connected (again). Raises ConnectionClosed if closed for good."""
-        await self._life.wait_connected(timeout)
+        await self._conns.life.wait_connected(timeout)
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed for good."""
-        await self._life.closed.wait()
+        await self._conns.life.closed.wait()
 
     async def close(self) -> None:
         """Disarm every dead man's switch keeper, then close for good (requests still in
@@ -378,5 +631,7 @@ class Client:
                 await asyncio.wait_for(keeper.stop(disarm=True), self._timeout)
             except (KrakenwireError, TimeoutError) as exc:
                 log.warning("krakenwire %s: disarming cancel_after on close: %s", self.url, exc)
-        for u in self._units:
-            await u.life.close()
+        self._conns.closing = True
+        for life in self._conns.lives:
+            await life.close()
+        self._conns.stop()

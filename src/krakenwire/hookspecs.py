@@ -15,7 +15,7 @@ import msgspec
 import pluggy
 
 if TYPE_CHECKING:
-    from ._events import ChannelFrame
+    from .protocol._events import ChannelFrame
     from ._views import PluginContext, RequestView
 
 __all__ = ["Veto", "hookimpl", "hookspec"]

@@ -41,29 +41,71 @@ def err(rid, error, method="cancel_order"):
 # ---- completion ----------------------------------------------------------------------------
 
 
-def test_userref_naming_three_orders_waits_for_three_replies():
+def _view(orders):
+    """A userref lookup over ``{order_id: userref}`` (what the executions view answers)."""
+    return lambda ref: [o for o, r in orders.items() if r == ref]
+
+
+def test_userref_cancel_completes_when_the_stream_catches_up_not_on_a_guessed_count():
     s = kp.Session("t")
-    call = kp.cancel_order(order_userref=[7], matched=lambda ref: {7: 3}[ref])
-    h, data = s.send(call, 0, 10 * S)
+    s.userrefs = _view({"O1": 7, "O2": 7})  # O3 (also userref 7) is not in the view yet
+    h, data = s.send(kp.cancel_order(order_userref=[7]), 0, 10 * S)
     assert json.loads(data)["params"]["order_userref"] == [7]
     assert s.receive(ok_cancel(h, "O1"), 1) is None
+    # Two replies for the two orders the view knows: v2 completed here and left O3 out.
     assert s.receive(ok_cancel(h, "O2"), 2) is None
-    ev = s.receive(ok_cancel(h, "O3"), 3)
+    assert s.order_seen("O3", 7, None, 3) == []  # the stream shows O3 (placed late)
+    assert s.receive(ok_cancel(h, "O3"), 4) is None
+    (ev,) = s.order_seen("O1", 7, "canceled", 5)  # the engine's cancels reach the stream
     assert isinstance(ev, kp.Completed)
-    assert ev.result.cancelled == ["O1", "O2", "O3"] and ev.result.ok
+    assert sorted(ev.result.cancelled) == ["O1", "O2", "O3"] and ev.result.exact
     assert len(s) == 0
+
+
+def test_userref_cancel_reports_an_order_the_stream_shows_cancelled_before_its_reply():
+    s = kp.Session("t")
+    s.userrefs = _view({"O1": 7})
+    h, _ = s.send(kp.cancel_order(order_userref=[7]), 0, 10 * S)
+    assert s.receive(ok_cancel(h, "O1"), 1) is None
+    assert s.order_seen("O9", 7, None, 2) == []  # unknown to the view at send time
+    # The engine's cancel of O9 reaches the stream before its reply: O1 is answered, O9 is
+    # cancelled per the stream, nothing the view knows is open: complete, with both.
+    (ev,) = s.order_seen("O9", 7, "canceled", 3)
+    assert sorted(ev.result.cancelled) == ["O1", "O9"]  # never under-reported
+    assert s.receive(ok_cancel(h, "O9"), 4).reason == "no pending request"  # late: counted
+
+
+def test_userref_cancel_racing_a_fill_completes_without_a_timeout():
+    s = kp.Session("t")
+    s.userrefs = _view({"O1": 7, "O2": 7})
+    h, _ = s.send(kp.cancel_order(order_userref=[7]), 0, 10 * S)
+    assert s.order_seen("O2", 7, "filled", 1) == []  # filled before the cancel reached it
+    assert s.receive(ok_cancel(h, "O1"), 2) is None
+    (ev,) = s.order_seen("O1", 7, "canceled", 3)
+    assert isinstance(ev, kp.Completed) and ev.result.cancelled == ["O1"]
 
 
 def test_unknown_userref_then_one_naming_two_reports_both_cancelled():
     s = kp.Session("t")
-    call = kp.cancel_order(order_userref=[99, 8], matched=lambda ref: {99: 0, 8: 2}[ref])
-    h, _ = s.send(call, 0, 10 * S)
+    s.userrefs = _view({"O8a": 8, "O8b": 8})
+    h, _ = s.send(kp.cancel_order(order_userref=[99, 8]), 0, 10 * S)
     assert s.receive(err(h, "EOrder:Invalid order"), 1) is None  # 99: answers one slot
     assert s.receive(ok_cancel(h, "O8a"), 2) is None
-    ev = s.receive(ok_cancel(h, "O8b"), 3)
+    assert s.receive(ok_cancel(h, "O8b"), 3) is None
+    (ev,) = s.order_seen("O8a", 8, "canceled", 4)
     assert isinstance(ev, kp.Completed)
     assert ev.result.ok is False and ev.result.cancelled == ["O8a", "O8b"]
     assert ev.result.errors == ["EOrder:Invalid order"]
+
+
+def test_userref_cancel_without_a_view_ends_quietly_and_says_it_is_not_exact():
+    s = kp.Session("t")  # subscribe=False: no executions view
+    h, _ = s.send(kp.cancel_order(order_userref=[7]), 0, 10 * S)
+    for i, o in enumerate(("O1", "O2", "O3")):
+        assert s.receive(ok_cancel(h, o), 1 + i) is None
+    assert s.tick(3 + kp.QUIET_NS - 1) == []
+    (ev,) = s.tick(3 + kp.QUIET_NS)
+    assert ev.result.cancelled == ["O1", "O2", "O3"] and ev.result.exact is False
 
 
 def test_a_duplicate_reply_never_counts_twice():
@@ -131,7 +173,10 @@ def test_a_re_sent_request_keeps_its_deadline():
     ((handle, data),) = s.resend_held(S)
     sent = json.loads(data)
     assert handle == h and sent["req_id"] != h and sent["params"]["token"] == "new"
-    (ev,) = s.tick(2 * S)  # the reply to the re-send is lost: the deadline still applies
+    # The reply to the re-send is lost: the deadline still applies. (Absorbed: each copy's
+    # own audit event; the caller's event comes first.)
+    ev, *copies = s.tick(2 * S)
+    assert all(isinstance(c, kp.Absorbed) for c in copies)
     assert isinstance(ev, kp.Failed) and isinstance(ev.error, RequestTimeout)
     assert ev.handle == h and len(s) == 0
 
@@ -212,8 +257,9 @@ def test_abandoning_a_re_sent_request_finds_it_by_its_handle():
     s.receive(err(h, "ESession:Invalid session", "batch_cancel"), 1)
     s.set_token("new")
     s.resend_held(2)
-    (ev,) = s.abandon(h)
+    ev, absorbed = s.abandon(h)
     assert ev.handle == h and isinstance(ev.error, Abandoned) and len(s) == 0
+    assert isinstance(absorbed, kp.Absorbed) and absorbed.req_id != h
 
 
 # ---- input checked before anything is registered ------------------------------------------

@@ -7,10 +7,19 @@ from typing import Any
 
 import msgspec
 
-from ._views import RequestView
-from .errors import KrakenwireError
+from .._views import RequestView
+from ..errors import KrakenwireError
 
-__all__ = ["ChannelFrame", "Completed", "Event", "Failed", "Malformed", "Stale", "Unmatched"]
+__all__ = [
+    "Absorbed",
+    "ChannelFrame",
+    "Completed",
+    "Event",
+    "Failed",
+    "Malformed",
+    "Stale",
+    "Unmatched",
+]
 
 
 class Completed(msgspec.Struct, frozen=True, gc=False):
@@ -32,12 +41,24 @@ class Failed(msgspec.Struct, frozen=True, gc=False):
     elapsed_ns: int = 0
 
 
+class Absorbed(msgspec.Struct, frozen=True, gc=False):
+    """One copy of a request with several (hedged, failed over, re-sent for a new token)
+    settled; its caller waits for the merged outcome. ``req_id`` is the copy's own: the audit
+    pairs this outcome with the copy's intent. Wakes nobody."""
+
+    req_id: int
+    outcome: Any
+    request: RequestView | None = None
+    elapsed_ns: int = 0
+
+
 class Stale(msgspec.Struct, frozen=True, gc=False):
     """Kraken rejected a request for a stale token; it is held (not executed) until
-    :meth:`Session.resend_held` (after a token refresh) or :meth:`Session.fail_held`."""
+    :meth:`Router.resend_held` (after a token refresh) or :meth:`Router.fail_held`."""
 
     handle: int
     fresh: bool = False  # a newer token is already in use: re-send now, no new fetch
+    conn: int = 0  # the connection whose token was refused
 
 
 class ChannelFrame(msgspec.Struct, frozen=True, gc=False):
@@ -64,4 +85,4 @@ class Malformed(msgspec.Struct, frozen=True, gc=False):
     reason: str
 
 
-Event = Completed | Failed | Stale | ChannelFrame | Unmatched | Malformed
+Event = Completed | Failed | Absorbed | Stale | ChannelFrame | Unmatched | Malformed

@@ -1,0 +1,819 @@
+"""The sans-IO heart of krakenwire: every request's fate, on every socket, decided in one place.
+
+:class:`Router` owns each request from :meth:`Router.send` to its one final outcome (h11's
+shape), across the one or two connections of a client: one ``req_id`` space and one table for
+both sockets. It decides completion (how many replies a request needs; a duplicate never counts
+twice), deadlines (:meth:`Router.tick`), connection loss and the failover re-sends
+(:meth:`Router.connection_lost`), hedged twins (:meth:`Router.send_hedged`), the chunks of one
+``cancel_orders`` (:meth:`Router.send_group`), callers that give up (:meth:`Router.abandon`) and
+stale-token re-sends. Time comes in as an argument; the module imports neither asyncio nor
+picows, so it is tested with literal bytes and no event loop.
+
+Vocabulary: a *request* is what a caller waits on (its ``handle``); a *copy* is one frame of it
+on one connection (its own ``req_id``). A plain request is one copy whose ``req_id`` is its
+handle. A hedged request has two copies (one per socket); a request re-sent by a failover has the
+dead copy and the new one. Every copy gets its own audit event (an intent is paired with its own
+outcome by ``req_id``); the caller gets one outcome, merged by the rules of
+:mod:`krakenwire.methods` (``spec.proves``/``spec.merge``): a copy settles a request early only
+with a reply that proves the whole outcome; otherwise every copy is awaited and merged, and an
+error from one copy is never the answer while another may have executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from .. import _messages as m
+from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
+from .._results import CancelOrderReply, CancelOrdersResult, ChunkOutcome
+from .._views import RequestView
+from ..errors import (
+    Abandoned,
+    ConnectionLost,
+    InvalidSession,
+    KrakenwireError,
+    NotExecuted,
+    OutcomeUnknown,
+    RemoteProtocolError,
+    RequestTimeout,
+    RiskRejected,
+    reply_error,
+)
+from ..methods import (
+    PER_ORDER_ERRORS,
+    Call,
+    Completion,
+    Kind,
+    cancel_order_reply,
+    encode_call,
+    reply_key,
+)
+from ..methods import finish_cancel_order as _finish_cancel_order
+from ..methods import remaining as _remaining
+
+__all__ = ["QUIET_NS", "Router"]
+
+_encode = m.ENCODER.encode
+_decode_reply = m.REPLY_DECODER.decode
+_decode_data = m.DATA_DECODER.decode
+_HOUSEKEEPING = Kind.HOUSEKEEPING
+_PER_MATCHED = Completion.PER_MATCHED_ORDER
+_MAX_ID = 2**31 - 1
+# A userref cancel without an executions view ends this long after its last reply ("complete as
+# far as known": Kraken's replies for one request leave together; nothing says how many).
+QUIET_NS = 20_000_000
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError)
+
+
+class _Copy:
+    """One frame of a request on one connection (internal)."""
+
+    __slots__ = (
+        "rid",
+        "conn",
+        "call",
+        "sent_ns",
+        "deadline",
+        "replies",
+        "seen",
+        "held",
+        "view",
+        "gen",
+        "fate",
+        "group",
+        "chunk",
+        "refs",
+    )
+
+    def __init__(
+        self, rid: int, conn: int, call: Call, now_ns: int, deadline: int, view: Any, gen: int
+    ) -> None:
+        self.rid = rid
+        self.conn = conn
+        self.call = call
+        self.sent_ns = now_ns
+        self.deadline = deadline
+        self.replies: list[CancelOrderReply] | None = None
+        self.seen: set[str] | None = None
+        self.held: KrakenwireError | None = None  # the stale-token rejection, while held
+        self.view = view
+        self.gen = gen
+        self.fate: _Fate | None = None  # set when the request has (or had) more than one copy
+        self.group: _Group | None = None  # set for a chunk of one cancel_orders
+        self.chunk = 0  # which chunk of the group
+        self.refs: _Refs | None = None  # set for a cancel_order by order_userref
+
+
+class _Fate:
+    """The caller's side of a request with several copies: their outcomes, merged."""
+
+    __slots__ = ("handle", "call", "copies", "outcomes", "failed_over", "hedged", "closed")
+
+    def __init__(self, handle: int, call: Call, hedged: bool) -> None:
+        self.handle = handle
+        self.call = call
+        self.copies: list[_Copy] = []
+        self.outcomes: list[Any] = []  # per copy: a result, an error, or _OPEN
+        self.failed_over = False
+        self.hedged = hedged
+        self.closed = False  # settled: a copy still open is only audited when it ends
+
+
+class _Group:
+    """The chunks of one ``cancel_orders``: one outcome for the caller when the last settles."""
+
+    __slots__ = ("handle", "parts", "outcomes", "left", "unsent")
+
+    def __init__(self, handle: int, parts: list[list[str]]) -> None:
+        self.handle = handle
+        self.parts = parts
+        self.outcomes: list[Any] = [None] * len(parts)
+        self.left = len(parts)
+        self.unsent: KrakenwireError | None = None
+
+
+class _Refs:
+    """What the executions stream said about the orders a userref cancel names."""
+
+    __slots__ = ("known", "closed", "last_ns", "exact")
+
+    def __init__(self, known: set[str] | None) -> None:
+        self.known = known  # open orders with these userrefs (None: no view to ask)
+        self.closed: dict[str, str] = {}  # order_id -> closing status, seen since the send
+        self.last_ns = 0  # when the last reply arrived
+        self.exact = known is not None
+
+
+_OPEN: Any = object()  # a copy still on the wire
+
+
+class Router:
+    """Protocol state of one client's connections: tokens, req_ids, every pending request.
+
+    Args:
+        token: the WebSocket token of every connection at first (never in ``repr``).
+        first_req_id: the first ``req_id`` to assign.
+        conns: how many connections requests may go to (2 with a warm standby).
+
+    Attributes:
+        check: the pre-send risk gate, ``check(view)`` raising :class:`RiskRejected`, or
+            ``None``. Every method but housekeeping passes it (fail closed).
+        views: build a :class:`RequestView` per copy (plugins want them).
+        hold_stale: hold requests rejected for a stale token for one re-send.
+        userrefs: ``userrefs(ref) -> order ids`` open in the executions view (``None`` from
+            it, or no function, while the view is not ready (userref cancels then end by :data:`QUIET_NS`).
+        closed: ``closed(order_id)`` -> how the executions view saw it close
+            (``"canceled"``...), or ``None``: settles a failed-over cancel whose dead copy
+            may have executed when the stream shows every order it named cancelled.
+        unmatched, duplicates, malformed: counters of frames that completed nothing.
+        outbox: events produced beside the one :meth:`receive` returns (the audit of a
+            copy a merge absorbed, a request the executions stream completed); the caller
+            drains it.
+    """
+
+    def __init__(self, token: str = "", *, first_req_id: int = 1, conns: int = 1) -> None:
+        self._tokens = [token] * conns
+        self._gens = [0] * conns  # token generation per connection: +1 per set_token
+        self._next_id = first_req_id
+        self._wire: dict[int, _Copy] = {}  # req_id -> copy on the wire (or held)
+        self._fates: dict[int, _Fate] = {}  # handle -> multi-copy request
+        self._groups: dict[int, _Group] = {}  # handle -> cancel_orders group
+        self._refs: set[_Copy] = set()  # userref cancels pending
+        self.check: Callable[[RequestView], None] | None = None
+        self.views = False
+        self.hold_stale = False
+        self.userrefs: Callable[[int], list[str] | None] | None = None
+        self.closed: Callable[[str], str | None] | None = None
+        self.unmatched = 0
+        self.duplicates = 0
+        self.malformed = 0
+        self.outbox: list[Event] = []
+
+    def __repr__(self) -> str:
+        return f"Router(pending={self.pending}, token=<redacted>)"
+
+    def __len__(self) -> int:
+        return len(self._wire)  # copies pending (what a sweeper waits for)
+
+    @property
+    def pending(self) -> int:
+        """Copies on the wire or held (a hedged request counts twice)."""
+        return len(self._wire)
+
+    @property
+    def userrefs_pending(self) -> bool:
+        """Userref cancels wait for the executions stream (see :meth:`order_seen`)."""
+        return bool(self._refs)
+
+    def copies(self, handle: int) -> list[int]:
+        """The ``req_id`` of every copy of request ``handle``."""
+        f = self._fates.get(handle)
+        return [c.rid for c in f.copies] if f is not None else [handle]
+
+    def token(self, conn: int = 0) -> str:
+        return self._tokens[conn]
+
+    def set_token(self, token: str, conn: int = 0) -> None:
+        """Use ``token`` for every request sent on ``conn`` from now on (after a refresh)."""
+        self._tokens[conn] = token
+        self._gens[conn] += 1
+
+    def view(self, rid: int) -> RequestView | None:
+        """The view of a pending copy by its ``req_id`` (``None`` unless views are built)."""
+        c = self._wire.get(rid)
+        return c.view if c is not None else None
+
+    def pending_handles(self) -> list[int]:
+        out = []
+        for c in self._wire.values():
+            h = self._handle(c)
+            if h not in out:
+                out.append(h)
+        return out
+
+    def _new_id(self) -> int:
+        rid = self._next_id
+        busy = self._wire
+        # After 2**31 wraps, a stuck request or a live handle is never shadowed.
+        while rid in busy or rid in self._fates or rid in self._groups:
+            rid = rid + 1 if rid < _MAX_ID else 1
+        self._next_id = rid + 1 if rid < _MAX_ID else 1
+        return rid
+
+    @staticmethod
+    def _handle(c: _Copy) -> int:
+        f = c.fate
+        return f.handle if f is not None else c.rid
+
+    # ---- sending --------------------------------------------------------------------------
+
+    def _stage(self, call: Call, conn: int, handle: int = 0) -> tuple[int, RequestView | None]:
+        rid = self._new_id()
+        call.req.req_id = rid
+        if call.params is not None:
+            call.params.token = self._tokens[conn]
+        if not (self.views or self.check is not None):
+            return rid, None
+        return rid, call.view(rid, True, handle) if handle else call.view(rid)
+
+    def _gate(self, call: Call, view: RequestView | None) -> None:
+        check = self.check
+        if check is not None and view is not None and call.spec.kind is not _HOUSEKEEPING:
+            try:
+                check(view)
+            except RiskRejected as exc:
+                exc.request = view
+                raise
+
+    def _register(
+        self, call: Call, rid: int, conn: int, now_ns: int, deadline: int, view: Any
+    ) -> _Copy:
+        c = _Copy(rid, conn, call, now_ns, deadline, view, self._gens[conn])
+        self._wire[rid] = c
+        if call.spec.completion is _PER_MATCHED:
+            self._track_refs(c)
+        return c
+
+    def send(
+        self, call: Call, now_ns: int, timeout_ns: int, conn: int = 0
+    ) -> tuple[int, bytes]:
+        """Assign a ``req_id``, run the risk gate, encode and register ``call`` on ``conn``.
+
+        Returns:
+            ``(handle, frame bytes)``: the handle (this copy's ``req_id``) is what the caller
+            waits on.
+
+        Raises:
+            RiskRejected: a plugin vetoed it (``exc.request`` is the view); nothing registered.
+            ValidationError: it cannot be encoded; nothing registered.
+        """
+        rid, view = self._stage(call, conn)
+        if view is not None:
+            self._gate(call, view)
+        data = encode_call(call)
+        self._register(call, rid, conn, now_ns, now_ns + timeout_ns, view)
+        return rid, data
+
+    def send_hedged(
+        self, call: Call, twin: Call, now_ns: int, timeout_ns: int, conns: tuple[int, int] = (0, 1)
+    ) -> tuple[int, list[tuple[int, bytes]]]:
+        """Send ``call`` on ``conns[0]`` and its independent ``twin`` on ``conns[1]``; the
+        caller waits on one handle. Both pass the risk gate and encode before either is
+        registered.
+
+        Returns:
+            ``(handle, [(conn, frame bytes), ...])``.
+        """
+        rid1, v1 = self._stage(call, conns[0])
+        rid2, v2 = self._stage(twin, conns[1], rid1)
+        self._gate(call, v1)
+        self._gate(twin, v2)
+        d1, d2 = encode_call(call), encode_call(twin)
+        deadline = now_ns + timeout_ns
+        fate = _Fate(rid1, call, hedged=True)
+        for c in (
+            self._register(call, rid1, conns[0], now_ns, deadline, v1),
+            self._register(twin, rid2, conns[1], now_ns, deadline, v2),
+        ):
+            c.fate = fate
+            fate.copies.append(c)
+            fate.outcomes.append(_OPEN)
+        self._fates[rid1] = fate
+        return rid1, [(conns[0], d1), (conns[1], d2)]
+
+    def send_group(
+        self,
+        calls: list[Call],
+        parts: list[list[str]],
+        now_ns: int,
+        timeout_ns: int,
+        conn: int = 0,
+    ) -> tuple[int, list[tuple[int, bytes]]]:
+        """The chunks of one ``cancel_orders``: every chunk passes the risk gate and encodes
+        before any is registered (one veto sends none); the caller waits on one handle whose
+        outcome is a :class:`CancelOrdersResult`.
+
+        Returns:
+            ``(group handle, [(chunk req_id, frame bytes), ...])``.
+        """
+        staged = [(call, *self._stage(call, conn)) for call in calls]
+        for call, _, view in staged:
+            self._gate(call, view)
+        frames = [encode_call(call) for call in calls]
+        handle = self._new_id()
+        group = _Group(handle, parts)
+        deadline = now_ns + timeout_ns
+        for i, (call, rid, view) in enumerate(staged):
+            c = self._register(call, rid, conn, now_ns, deadline, view)
+            c.group, c.chunk = group, i
+        self._groups[handle] = group
+        return handle, [(rid, data) for (_, rid, _), data in zip(staged, frames, strict=True)]
+
+    def resend_held(self, now_ns: int, conn: int = 0) -> list[tuple[int, bytes]]:
+        """Re-send every request held on ``conn`` once, under a new ``req_id`` with the
+        current token. Deadlines stay as they were.
+
+        Returns:
+            ``(handle, frame bytes)`` per request to write (the new copy is the last of
+            ``copies(handle)``).
+        """
+        out = []
+        for c in [c for c in self._wire.values() if c.held is not None and c.conn == conn]:
+            del self._wire[c.rid]
+            # The caller waits on the first req_id: the re-send joins it as a second copy
+            # (the first was refused, so it executed nothing; its audit record says so).
+            fate = c.fate = _Fate(c.rid, c.call, hedged=False)
+            fate.copies.append(c)
+            fate.outcomes.append(c.held)
+            self._fates[c.rid] = fate
+            self.outbox.append(Absorbed(c.rid, c.held, c.view, 0))
+            rid = self._new_id()
+            call = c.call
+            call.req.req_id = rid
+            call.params.token = self._tokens[conn]
+            n = _Copy(rid, conn, call, c.sent_ns, c.deadline, None, self._gens[conn])
+            n.fate, n.group, n.chunk, n.refs = fate, c.group, c.chunk, c.refs
+            if c.refs is not None:
+                self._refs.discard(c)
+                self._refs.add(n)
+            if c.view is not None:
+                n.view = call.view(rid, resent=True, handle=fate.handle)
+            fate.copies.append(n)
+            fate.outcomes.append(_OPEN)
+            self._wire[rid] = n
+            out.append((fate.handle, _encode(call.req)))
+        return out
+
+    def fail_held(self, now_ns: int = 0, conn: int = 0) -> list[Event]:
+        """Give every request held on ``conn`` its stale-token rejection (no new token)."""
+        out: list[Event] = []
+        for c in [c for c in self._wire.values() if c.held is not None and c.conn == conn]:
+            out.extend(self._done(c, c.held, now_ns))
+        return out
+
+    # ---- replies --------------------------------------------------------------------------
+
+    def receive(self, payload: bytes | memoryview, now_ns: int, conn: int = 0) -> Event | None:
+        """Decode one inbound frame of connection ``conn`` and say what it did.
+
+        Returns:
+            :class:`Completed`/:class:`Failed` when it settled a request, :class:`Absorbed`
+            when it settled a copy whose request still waits for its twin, ``None`` for one
+            more reply of a request still incomplete, :class:`Stale`, :class:`ChannelFrame`,
+            :class:`Unmatched` or :class:`Malformed`. Never raises for anything the peer
+            sends (a bug of ours is raised, not blamed on the peer).
+        """
+        try:
+            r = _decode_reply(payload)
+        except Exception as exc:  # DecodeError, ValidationError, RecursionError (deep nesting)
+            self.malformed += 1
+            return Malformed(f"{type(exc).__name__}: {str(exc)[:200]}")
+        # A method reply; or an error that names our req_id but no method (what a server
+        # answers to a request it could not parse): a rejection of that request.
+        if r.method or (r.success is False and r.req_id is not None and not r.channel):
+            c = self._wire.get(r.req_id) if r.req_id is not None else None
+            if c is None or c.conn != conn:
+                self.unmatched += 1
+                why = "no pending request" if c is None else "sent on the other connection"
+                return Unmatched(r.method, r.req_id, why)
+            spec = c.call.spec
+            if r.method and r.method != spec.name and r.method not in spec.answers:
+                self.unmatched += 1
+                return Unmatched(r.method, r.req_id, f"answers {spec.name}, not {r.method}")
+            if c.held is not None:
+                self.duplicates += 1
+                return Unmatched(r.method, r.req_id, "reply to a request held for a new token")
+            try:
+                settle = spec.settle
+                if settle is not None:  # one reply completes it (Completion.ONE)
+                    out = settle(c.call, r, c.rid, now_ns - c.sent_ns)
+                    return self._first(self._done(c, out, now_ns))
+                return self._part(c, r, now_ns)
+            except _DECODE_ERRORS as exc:  # a reply for this req_id that we cannot read
+                self.malformed += 1
+                err = self._unknown(c, RemoteProtocolError, f"unreadable reply: {exc}")
+                return self._first(self._done(c, err, now_ns))
+        try:
+            data = _decode_data(r.data) if r.data else None
+        except Exception as exc:
+            self.malformed += 1
+            return Malformed(f"{r.channel} data: {type(exc).__name__}")
+        return ChannelFrame(r.channel, r.type, data, r.sequence)
+
+    def _first(self, events: list[Event]) -> Event | None:
+        if not events:
+            return None
+        if len(events) > 1:
+            self.outbox.extend(events[1:])
+        return events[0]
+
+    def _part(self, c: _Copy, r: m.Reply, now_ns: int) -> Event | None:
+        """One reply of a multi-reply request (``cancel_order``)."""
+        call = c.call
+        replies = c.replies
+        if replies is None:
+            replies = c.replies = []
+            c.seen = set()
+        seen = c.seen
+        assert seen is not None
+        if r.success and r.result:
+            part = cancel_order_reply(r)
+            key = reply_key(call, part)
+            if key is None:
+                self.unmatched += 1
+                return Unmatched(r.method, r.req_id, f"order {part.order_id!r} not in request")
+            if key in seen:
+                self.duplicates += 1
+                return Unmatched(r.method, r.req_id, f"duplicate reply for {key!r}")
+            seen.add(key)
+            replies.append(part)
+        elif r.success is False and (replies or r.error in PER_ORDER_ERRORS):
+            # An error answers one order; as the FIRST reply only the per-order errors do (any
+            # other first error rejects the whole request, handled below).
+            replies.append(CancelOrderReply(error=r.error or "success:false"))
+        else:
+            error = reply_error(r.error, r.success, req_id=r.req_id, method=call.spec.name)
+            return self._first(self._done(c, error, now_ns))
+        refs = c.refs
+        if refs is not None:
+            refs.last_ns = now_ns
+            if not self._refs_complete(c, refs):
+                return None
+        elif len(replies) < call.expected:
+            return None
+        return self._first(
+            self._done(c, self._collected(c, now_ns, r.time_in, r.time_out), now_ns)
+        )
+
+    def _collected(self, c: _Copy, now_ns: int, time_in: str = "", time_out: str = "") -> Any:
+        replies = list(c.replies or ())
+        refs = c.refs
+        if refs is not None:
+            answered = {p.order_id for p in replies if p.error is None}
+            for oid, status in refs.closed.items():
+                if status == "canceled" and oid not in answered:
+                    replies.append(
+                        CancelOrderReply(
+                            oid, None, None, ["cancelled per the executions stream (no reply)"]
+                        )
+                    )
+        res = _finish_cancel_order(replies, c.rid, now_ns - c.sent_ns, time_in, time_out)
+        if refs is not None:
+            res.exact = refs.exact
+        return res
+
+    # ---- userref cancels: completion from the executions stream ---------------------------
+
+    def _track_refs(self, c: _Copy) -> None:
+        lookup = self.userrefs
+        known: set[str] | None = None
+        if lookup is not None:
+            known = set()
+            for ref in c.call.ids:
+                found = lookup(int(ref))
+                if found is None:  # the view is not ready: nothing to complete from
+                    known = None
+                    break
+                known.update(found)
+        c.refs = _Refs(known)
+        self._refs.add(c)
+
+    def _refs_complete(self, c: _Copy, refs: _Refs) -> bool:
+        """A userref cancel is complete when every order the view knows for its userrefs
+        is answered or closed, and the stream has caught up with the engine (it showed a
+        cancel since the send, or every reply was an error); without a view, see tick()."""
+        if refs.known is None or not c.replies:
+            return False
+        answered = c.seen or set()
+        for oid in refs.known:
+            if "#" + oid not in answered and oid not in refs.closed:
+                return False
+        # A cancel event since the send: the stream has passed the engine's handling of a
+        # cancel (a fill may predate ours, so it proves nothing).
+        return "canceled" in refs.closed.values() or not answered
+
+    def order_seen(
+        self, order_id: str, userref: int | None, status: str | None, now_ns: int
+    ) -> list[Event]:
+        """The executions stream showed ``order_id`` (``status`` its closing status, or
+        ``None`` while open): userref cancels use it to know when their replies are all in.
+        Returns the events of requests this completed (also cheap when none pend)."""
+        if not self._refs or userref is None:
+            return []
+        out: list[Event] = []
+        ref = str(userref)
+        for c in list(self._refs):
+            refs = c.refs
+            if refs is None or ref not in c.call.ids or refs.known is None:
+                continue
+            if status is None:
+                refs.known.add(order_id)
+                continue
+            refs.closed[order_id] = status
+            if self._refs_complete(c, refs):
+                out.extend(self._done(c, self._collected(c, now_ns), now_ns))
+        return out
+
+    # ---- outcomes -------------------------------------------------------------------------
+
+    def _done(self, c: _Copy, outcome: Any, now_ns: int) -> list[Event]:
+        """Copy ``c`` has its outcome: settle it, and the request it belongs to."""
+        if (
+            type(outcome) is InvalidSession
+            and self.hold_stale
+            and c.held is None
+            and c.fate is None  # a plain request, never re-sent: once per request
+            and c.call.spec.kind is not _HOUSEKEEPING
+        ):
+            c.held = outcome  # rejected, so not executed: hold for one re-send
+            return [Stale(c.rid, c.gen < self._gens[c.conn], c.conn)]
+        if self._wire.get(c.rid) is c:
+            del self._wire[c.rid]
+        if c.refs is not None:
+            self._refs.discard(c)
+        elapsed = now_ns - c.sent_ns if now_ns else 0
+        fate = c.fate
+        if fate is not None and fate.closed:
+            return [Absorbed(c.rid, outcome, c.view, elapsed)]  # its twin settled the request
+        if fate is None:
+            if c.group is not None:
+                return self._chunk(c, outcome, c.view, elapsed)
+            if isinstance(outcome, KrakenwireError):
+                return [Failed(c.rid, outcome, c.view, elapsed)]
+            return [Completed(c.rid, outcome, c.view, elapsed)]
+        # One copy of several: audit it alone; the caller waits for the merge.
+        i = fate.copies.index(c)
+        fate.outcomes[i] = outcome
+        events: list[Event] = [Absorbed(c.rid, outcome, c.view, elapsed)]
+        final = self._merge(fate, i)
+        if final is _OPEN:
+            return events
+        self._close_fate(fate)
+        # The caller's event first: it wakes the waiter before the audit work.
+        if c.group is not None:
+            return [*self._chunk(c, final, None, elapsed), *events]
+        if isinstance(final, KrakenwireError):
+            return [Failed(fate.handle, final, None, elapsed), *events]
+        return [Completed(fate.handle, final, None, elapsed), *events]
+
+    def _merge(self, fate: _Fate, latest: int) -> Any:
+        """The request's outcome, or ``_OPEN`` while a copy may still change it."""
+        spec = fate.call.spec
+        outs = fate.outcomes
+        got = outs[latest]
+        if not isinstance(got, KrakenwireError):
+            proves = spec.proves
+            if proves is not None and proves(fate.call, fate.copies[latest].call, got):
+                return self._mark(fate, spec.merge(fate.call, [o for o in outs if o is not _OPEN]))
+        if _OPEN in outs:
+            return _OPEN
+        wins = [o for o in outs if _ok(o)]
+        unknown = next((o for o in outs if isinstance(o, OutcomeUnknown)), None)
+        if unknown is not None:
+            confirmed = spec.confirmed
+            if confirmed is not None and wins and self.closed is not None:
+                # The executions stream may know: every order named closed by a cancel.
+                known = confirmed(fate.call, outs, self.closed)
+                if known is not None:
+                    return self._mark(fate, known)
+            # A copy may have executed and nothing proves the whole: the outcome is unknown,
+            # with what the other copies answered.
+            unknown.replies = [*unknown.replies, *wins]
+            return unknown
+        if wins:
+            return self._mark(fate, spec.merge(fate.call, outs))
+        # Every copy was refused: nothing executed. The first copy's refusal is the answer.
+        return next(o for o in outs if isinstance(o, NotExecuted))
+
+    @staticmethod
+    def _mark(fate: _Fate, result: Any) -> Any:
+        if fate.failed_over and hasattr(result, "failed_over"):
+            result.failed_over = True
+        if fate.hedged and hasattr(result, "hedged"):
+            result.hedged = True
+        return result
+
+    def _close_fate(self, fate: _Fate) -> None:
+        # A copy still open stays on the wire: its own reply (or deadline) ends it, audited as
+        # Absorbed; it changes nothing for the caller.
+        self._fates.pop(fate.handle, None)
+        fate.closed = True
+
+    def _chunk(self, c: _Copy, outcome: Any, view: Any, elapsed: int) -> list[Event]:
+        """One chunk of a ``cancel_orders`` settled: audit it; the last one settles the group."""
+        group = c.group
+        assert group is not None
+        events: list[Event] = []
+        if view is not None:
+            events.append(Absorbed(c.rid, outcome, view, elapsed))
+        group.outcomes[c.chunk] = outcome
+        group.left -= 1
+        if group.left == 0:
+            del self._groups[group.handle]
+            events.insert(0, Completed(group.handle, assemble(group), None, elapsed))
+        return events
+
+    # ---- time, loss, abandonment ----------------------------------------------------------
+
+    def tick(self, now_ns: int) -> list[Event]:
+        """Expire every copy whose deadline is due: unknown if it was on the wire, its
+        stale-token rejection if it was held; end userref cancels without a view whose
+        replies have been quiet for :data:`QUIET_NS`."""
+        out: list[Event] = []
+        for c in [c for c in self._refs if c.refs is not None and c.refs.known is None]:
+            refs = c.refs
+            assert refs is not None
+            if c.replies and now_ns - refs.last_ns >= QUIET_NS:
+                out.extend(self._done(c, self._collected(c, now_ns), now_ns))
+        for c in [c for c in self._wire.values() if c.deadline <= now_ns]:
+            if self._wire.get(c.rid) is not c:
+                continue  # closed by a merge in this same sweep
+            if c.held is not None:
+                out.extend(self._done(c, c.held, now_ns))
+                continue
+            secs = round((c.deadline - c.sent_ns) / 1e9, 3)
+            err = RequestTimeout(
+                f"no complete reply to {c.call.spec.name} req_id={c.rid} in time: the outcome "
+                "is unknown (it may or may not have executed)",
+                req_id=c.rid,
+                method=c.call.spec.name,
+                ids=c.call.all_ids,
+                timeout=secs,
+                partial=c.replies or (),
+            )
+            out.extend(self._done(c, err, now_ns))
+        return out
+
+    def connection_lost(self, now_ns: int = 0, conn: int = 0) -> list[Event]:
+        """Connection ``conn`` dropped with no other to fail over to: every copy on it ends,
+        unknown if it was on the wire (it may have executed), its stale-token rejection if it
+        was held (it did not)."""
+        return self.failover(now_ns, conn, None)[0]
+
+    def failover(
+        self, now_ns: int, conn: int, to: int | None
+    ) -> tuple[list[Event], list[tuple[int, bytes]]]:
+        """Connection ``conn`` dropped: every copy on it ends. A copy that was held ends with
+        its stale-token rejection (it did not execute). With ``to`` (the other connection, up),
+        every idempotent cancel that has no other copy still open is re-sent there (only its
+        unanswered part), and its caller gets the merged outcome; everything else ends unknown
+        (it may have executed).
+
+        Returns:
+            ``(events, [(req_id, frame bytes) to write on `to`, ...])``.
+        """
+        events: list[Event] = []
+        resends: list[tuple[int, bytes]] = []
+        for c in [c for c in self._wire.values() if c.conn == conn]:
+            if self._wire.get(c.rid) is not c:
+                continue
+            if c.held is not None:
+                events.extend(self._done(c, c.held, now_ns))
+                continue
+            spec = c.call.spec
+            fate = c.fate
+            twin_open = fate is not None and sum(o is _OPEN for o in fate.outcomes) > 1
+            if to is not None and not twin_open and spec.idempotent and spec.kind is Kind.CANCEL:
+                resends.append(self._move(c, to, now_ns))
+            events.extend(
+                self._done(
+                    c,
+                    self._unknown(
+                        c,
+                        ConnectionLost,
+                        "connection lost after sending it: the outcome is unknown (it may"
+                        " or may not have executed); reconcile via the executions stream",
+                    ),
+                    now_ns,
+                )
+            )
+        return events, resends
+
+    def _move(self, c: _Copy, to: int, now_ns: int) -> tuple[int, bytes]:
+        """Re-send what ``c`` left unanswered on connection ``to``, as a new copy of its
+        request (registered before ``c`` gets its outcome, so the request stays open)."""
+        fate = c.fate
+        if fate is None:
+            fate = c.fate = _Fate(c.rid, c.call, hedged=False)
+            fate.copies.append(c)
+            fate.outcomes.append(_OPEN)
+            self._fates[c.rid] = fate
+        fate.failed_over = True
+        again = _remaining(c.call, c.replies or [])
+        rid = self._new_id()
+        again.req.req_id = rid
+        if again.params is not None:
+            again.params.token = self._tokens[to]
+        view = again.view(rid, True, fate.handle) if c.view is not None else None
+        n = _Copy(rid, to, again, now_ns, c.deadline, view, self._gens[to])
+        n.fate, n.group, n.chunk = fate, c.group, c.chunk
+        if again.spec.completion is _PER_MATCHED:
+            self._track_refs(n)
+        fate.copies.append(n)
+        fate.outcomes.append(_OPEN)
+        self._wire[rid] = n
+        return rid, encode_call(again)
+
+    def abandon(self, handle: int, now_ns: int = 0) -> list[Event]:
+        """The caller gave up on ``handle``: free every copy now; each gets its audit event
+        (unknown if it was on the wire)."""
+        out: list[Event] = []
+        group = self._groups.pop(handle, None)
+        if group is not None:
+            for c in [c for c in self._wire.values() if c.group is group]:
+                c.group = None
+                if c.fate is not None:
+                    out.extend(self.abandon(c.fate.handle, now_ns))
+                else:
+                    out.extend(self._abandon_copy(c, now_ns))
+            return out
+        fate = self._fates.pop(handle, None)
+        if fate is not None:
+            first: KrakenwireError | None = None
+            for c in fate.copies:
+                if self._wire.get(c.rid) is c:
+                    del self._wire[c.rid]
+                    self._refs.discard(c)
+                    err = c.held or self._unknown(c, Abandoned, "the caller stopped waiting")
+                    first = first or err
+                    out.append(Absorbed(c.rid, err, c.view, 0))
+            if first is not None:
+                out.insert(0, Failed(handle, first, None, 0))
+            return out
+        c = self._wire.get(handle)
+        if c is None or c.fate is not None or c.group is not None:
+            return []
+        return self._abandon_copy(c, now_ns)
+
+    def _abandon_copy(self, c: _Copy, now_ns: int) -> list[Event]:
+        err = c.held or self._unknown(c, Abandoned, "the caller stopped waiting")
+        return self._done(c, err, now_ns)
+
+    def _unknown(self, c: _Copy, cls: type[Any], why: str) -> KrakenwireError:
+        name, ids = c.call.spec.name, c.call.all_ids
+        err: KrakenwireError = cls(  # an OutcomeUnknown
+            f"{name} req_id={c.rid} naming {len(ids)} id(s): {why}",
+            req_id=c.rid,
+            method=name,
+            ids=ids,
+            replies=c.replies or (),
+        )
+        return err
+
+
+def _ok(o: Any) -> bool:
+    return o is not _OPEN and not isinstance(o, KrakenwireError)
+
+
+def assemble(group: _Group) -> CancelOrdersResult:
+    """One :class:`CancelOrdersResult` from each chunk's outcome (and the unsent rest)."""
+    chunks = []
+    for part, out in zip(group.parts, group.outcomes, strict=True):
+        if isinstance(out, KrakenwireError):
+            chunks.append(ChunkOutcome(list(part), None, out))
+        else:
+            chunks.append(ChunkOutcome(list(part), out, None))
+    return CancelOrdersResult(chunks)
