@@ -129,7 +129,7 @@ _ADD_FIELDS: dict[str, Any] = {
 
 
 async def add(args: argparse.Namespace) -> int:
-    from .methods import cancels as _build
+    from .methods import entry as _build
 
     fields = _add_fields(args)
     _build.add_order(**fields)  # every check before connecting: nothing sent on bad input
