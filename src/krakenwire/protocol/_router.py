@@ -715,8 +715,10 @@ class Router:
                 continue
             spec = c.call.spec
             fate = c.fate
-            twin_open = fate is not None and sum(o is _OPEN for o in fate.outcomes) > 1
-            if to is not None and not twin_open and spec.idempotent and spec.kind is Kind.CANCEL:
+            # A copy whose request is settled (its twin proved it) or whose twin is still open
+            # is not re-sent: the other copy answers for the request.
+            alone = fate is None or (not fate.closed and fate.outcomes.count(_OPEN) == 1)
+            if to is not None and alone and spec.idempotent and spec.kind is Kind.CANCEL:
                 resends.append(self._move(c, to, now_ns))
             events.extend(
                 self._done(
