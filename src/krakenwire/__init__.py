@@ -18,7 +18,18 @@ from ._connect import connect
 from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrder, OpenOrders
-from ._orders import OrderType, Side, TimeInForce
+from ._orders import (
+    ConditionalOrderType,
+    ConditionalSpec,
+    FeePreference,
+    OrderType,
+    PriceType,
+    Side,
+    StpType,
+    TimeInForce,
+    TriggerReference,
+    TriggerSpec,
+)
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -93,6 +104,8 @@ __all__ = [
     "Client",
     "ClientConfig",
     "ClientStats",
+    "ConditionalOrderType",
+    "ConditionalSpec",
     "ConnectBudget",
     "ConnectError",
     "ConnectionClosed",
@@ -102,6 +115,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DeadlineElapsed",
     "EditOrderResult",
+    "FeePreference",
     "InsufficientFunds",
     "InvalidArguments",
     "InvalidOrder",
@@ -121,6 +135,7 @@ __all__ = [
     "PermissionDenied",
     "PluginContext",
     "PongResult",
+    "PriceType",
     "ProtocolError",
     "RateLimitExceeded",
     "Reconciliation",
@@ -132,9 +147,12 @@ __all__ = [
     "ServiceUnavailable",
     "Side",
     "StateChange",
+    "StpType",
     "TimeInForce",
     "Token",
     "TokenFetcher",
+    "TriggerReference",
+    "TriggerSpec",
     "ValidationError",
     "Veto",
     "connect",

@@ -15,9 +15,19 @@ from typing import Any, Protocol
 
 from . import _build
 from ._link import Link
-from ._messages import BatchOrder
+from ._messages import BatchOrder, Conditional, Triggers
 from ._openorders import OpenOrders
-from ._orders import Number, OrderType, Side, TimeInForce
+from ._orders import (
+    ConditionalSpec,
+    FeePreference,
+    Number,
+    OrderType,
+    PriceType,
+    Side,
+    StpType,
+    TimeInForce,
+    TriggerSpec,
+)
 from ._results import AddOrderResult, AmendOrderResult, BatchAddResult, EditOrderResult
 
 __all__ = ["EntryHost", "add_order", "amend_order", "batch_add", "edit_order"]
@@ -37,21 +47,38 @@ async def add_order(
     *,
     symbol: str,
     side: Side,
-    order_qty: Number,
+    order_qty: Number | None = None,
     order_type: OrderType = "limit",
     limit_price: Number | None = None,
+    limit_price_type: PriceType | None = None,
+    triggers: TriggerSpec | Triggers | None = None,
     time_in_force: TimeInForce | None = None,
-    expire_time: datetime | str | None = None,
+    margin: bool | None = None,
     post_only: bool | None = None,
     reduce_only: bool | None = None,
+    effective_time: datetime | str | None = None,
+    expire_time: datetime | str | None = None,
     cl_ord_id: str | None = None,
     order_userref: int | None = None,
+    conditional: ConditionalSpec | Conditional | None = None,
+    display_qty: Number | None = None,
+    fee_preference: FeePreference | None = None,
+    no_mpp: bool | None = None,
+    stp_type: StpType | None = None,
+    cash_order_qty: Number | None = None,
+    sender_sub_id: str | None = None,
     deadline: datetime | str | None = None,
     validate: bool = False,
     timeout: float | None = None,
 ) -> AddOrderResult:
-    """Place one order (``order_type`` ``"limit"`` needs ``limit_price``; ``"gtd"`` needs
-    ``expire_time``; ``cl_ord_id`` and ``order_userref`` exclude each other).
+    """Place one order of any of Kraken's types (``limit``, ``market``, ``iceberg``,
+    ``stop-loss``, ``stop-loss-limit``, ``take-profit``, ``take-profit-limit``,
+    ``trailing-stop``, ``trailing-stop-limit``, ``settle-position``).
+
+    A limit-priced type needs ``limit_price``, a triggered type ``triggers``, an iceberg
+    ``display_qty``; ``"gtd"`` needs ``expire_time``; ``cl_ord_id`` and ``order_userref``
+    exclude each other; ``conditional`` attaches a close order placed when this one fills.
+    Every combination Kraken refuses is refused here first (see ``krakenwire._orders``).
 
     Raises:
         ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
@@ -65,12 +92,23 @@ async def add_order(
         order_qty=order_qty,
         order_type=order_type,
         limit_price=limit_price,
+        limit_price_type=limit_price_type,
+        triggers=triggers,
         time_in_force=time_in_force,
-        expire_time=expire_time,
+        margin=margin,
         post_only=post_only,
         reduce_only=reduce_only,
+        effective_time=effective_time,
+        expire_time=expire_time,
         cl_ord_id=cl_ord_id,
         order_userref=order_userref,
+        conditional=conditional,
+        display_qty=display_qty,
+        fee_preference=fee_preference,
+        no_mpp=no_mpp,
+        stp_type=stp_type,
+        cash_order_qty=cash_order_qty,
+        sender_sub_id=sender_sub_id,
         deadline=deadline,
         validate=validate,
     )
@@ -111,9 +149,14 @@ async def amend_order(
     *,
     cl_ord_id: str | None = None,
     order_qty: Number | None = None,
+    display_qty: Number | None = None,
     limit_price: Number | None = None,
+    limit_price_type: PriceType | None = None,
     post_only: bool | None = None,
+    trigger_price: Number | None = None,
+    trigger_price_type: PriceType | None = None,
     deadline: datetime | str | None = None,
+    symbol: str | None = None,
     timeout: float | None = None,
 ) -> AmendOrderResult:
     """Amend an open order in place (same ids; queue priority kept where Kraken can),
@@ -123,9 +166,14 @@ async def amend_order(
         order_id=order_id,
         cl_ord_id=cl_ord_id,
         order_qty=order_qty,
+        display_qty=display_qty,
         limit_price=limit_price,
+        limit_price_type=limit_price_type,
         post_only=post_only,
+        trigger_price=trigger_price,
+        trigger_price_type=trigger_price_type,
         deadline=deadline,
+        symbol=symbol,
     )
     result: AmendOrderResult = await self._link.call(call, secs)
     return result
@@ -137,8 +185,13 @@ async def edit_order(
     *,
     symbol: str,
     order_qty: Number | None = None,
+    display_qty: Number | None = None,
     limit_price: Number | None = None,
+    triggers: TriggerSpec | Triggers | None = None,
     post_only: bool | None = None,
+    reduce_only: bool | None = None,
+    fee_preference: FeePreference | None = None,
+    no_mpp: bool | None = None,
     order_userref: int | None = None,
     deadline: datetime | str | None = None,
     validate: bool = False,
@@ -151,8 +204,13 @@ async def edit_order(
         order_id=order_id,
         symbol=symbol,
         order_qty=order_qty,
+        display_qty=display_qty,
         limit_price=limit_price,
+        triggers=triggers,
         post_only=post_only,
+        reduce_only=reduce_only,
+        fee_preference=fee_preference,
+        no_mpp=no_mpp,
         order_userref=order_userref,
         deadline=deadline,
         validate=validate,
