@@ -269,8 +269,11 @@ def trade_row(
     maker: bool,
     trade_id: int,
     ts: str,
+    fee_asset: str = "",
+    fee_usd: Decimal | None = None,
 ) -> ExecTrade:
-    """The ``trade`` row of a fill already applied to ``order``."""
+    """The ``trade`` row of a fill already applied to ``order``: ``fee`` in ``fee_asset``
+    (the quote currency by default), ``fee_usd`` its value in the quote currency."""
     return ExecTrade(
         order_id=order.order_id,
         order_userref=order.order_userref,
@@ -289,8 +292,8 @@ def trade_row(
         cum_cost=order.cum_cost,
         avg_price=order.avg_price,
         timestamp=ts,
-        fee_usd_equiv=fee,
-        fees=[Fee(order.symbol.split("/", 1)[-1], fee)],
+        fee_usd_equiv=fee if fee_usd is None else fee_usd,
+        fees=[Fee(fee_asset or order.symbol.split("/", 1)[-1], fee)],
     )
 
 
