@@ -6,6 +6,7 @@ msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO cor
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+from ._balances import Balances
 from ._config import (
     DEFAULT_TIMEOUT,
     ClientConfig,
@@ -89,6 +90,7 @@ __all__ = [
     "AmendOrderResult",
     "AuthError",
     "BatchAddItem",
+    "Balances",
     "BatchAddResult",
     "BatchCancelResult",
     "CancelAfterKeeper",

@@ -100,7 +100,7 @@ class CancelAfterParams(_Secretive):
 
 
 class SubscribeParams(_Secretive):
-    """`subscribe`/`unsubscribe` params for the `executions` channel."""
+    """`subscribe`/`unsubscribe` params for the `executions` and `balances` channels."""
 
     channel: str
     token: str
@@ -108,6 +108,7 @@ class SubscribeParams(_Secretive):
     snap_trades: bool | None = None
     order_status: bool | None = None
     ratecounter: bool | None = None
+    snapshot: bool | None = None  # balances only
 
 
 class Triggers(msgspec.Struct, omit_defaults=True, kw_only=True):

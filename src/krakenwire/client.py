@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from . import _build, _callbacks, _entry, _housekeeping
 from ._auth import Credentials
+from ._balances import Balances
 from ._cancels import cancel_many, confirm_call
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
 from ._events import ChannelFrame
@@ -83,6 +84,9 @@ class Client:
             on_state, on_executions, standby,
         )  # fmt: skip
         self._primary(self._units[0])
+        self._balances = Balances()
+        for u in self._units:
+            u.life.balances = self._balances if config.balances else None
         if standby:
             for u in self._units:
                 u.link.on_failover = self._failover
@@ -191,6 +195,12 @@ class Client:
     def open_orders(self) -> OpenOrders:
         """The live view of open orders, kept from the executions stream."""
         return self._orders
+
+    @property
+    def balances(self) -> Balances:
+        """The live balances view (asset -> ``Decimal``), kept from the ``balances`` channel;
+        empty unless :func:`connect` was given ``balances=True``."""
+        return self._balances
 
     @property
     def pending(self) -> int:
