@@ -184,6 +184,11 @@ def _triggers(order: Order, status: str, ts: str, last: Decimal | None = None) -
         "price_type": "static",
         "status": status,
     }
+    if order.trail is not None:  # a trailing stop: its distance, and where it stands now
+        out["price"] = order.trail
+        out["price_type"] = order.trail_type
+        out["actual_price"] = order.trigger_price
+        out["peak_price"] = order.peak
     if last is not None:
         out["last_price"] = last
         out["timestamp"] = ts
