@@ -91,6 +91,7 @@ class Lifecycle:
         self._reconnect: asyncio.Task[None] | None = None
         self._refresh: asyncio.Task[None] | None = None
         self._resnap: asyncio.Task[None] | None = None
+        self._rebal: asyncio.Task[None] | None = None
         self._watchdog = Watchdog(config, link)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: list[asyncio.Queue[StateChange]] = []
@@ -352,7 +353,8 @@ class Lifecycle:
                 in_order = True
             if not in_order and not self.closing:
                 log.warning("krakenwire %s: balances sequence gap: resnapshot", self.config.url)
-                self._spawn(self._resnapshot_balances())
+                if self._rebal is None or self._rebal.done():
+                    self._rebal = self._spawn(self._resnapshot_balances())
         elif ch == "status":
             data = ev.data
             if isinstance(data, list) and data and isinstance(data[0], dict):

@@ -63,7 +63,8 @@ def plain(d: Decimal) -> Decimal:
 
     A negative exponent is kept as given: ``0.10`` stays ``0.10`` (what the caller wrote).
     """
-    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+    # int() of an integral Decimal is exact at any size (quantize would overflow the context).
+    return Decimal(int(d)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
 
 
 def to_decimal(value: Any, field: str) -> Decimal:
