@@ -196,3 +196,22 @@ def test_sim_ledger_entry_shape() -> None:
         c.close()
 
     run(main)
+
+
+def test_a_sequence_gap_brings_a_fresh_snapshot() -> None:
+    async def main(sim: Simulator) -> None:
+        acct = sim.account(sim.token)
+        async with await krakenwire.connect(sim.url, token=sim.token, balances=True) as c:
+            for peers in sim.engine._bal_subs.values():  # lose one update on the way
+                for peer in peers:
+                    peers[peer] += 1
+            await c.add_order(symbol="BTC/USD", side="buy", order_type="market", order_qty=1)
+            await c.ping()
+            assert c.balances.gaps == 1
+            for _ in range(100):  # the re-subscribe's snapshot replaces what the gap hid
+                await c.ping()
+                if c.balances.sequence == 1:
+                    break
+            assert c.balances.sequence == 1 and dict(c.balances) == acct.balances
+
+    run(main)
