@@ -3,6 +3,8 @@
 Checked by tests/typing/test_mypy.py (msgspec's approach): never imported or run.
 """
 
+from decimal import Decimal
+
 import krakenwire
 from krakenwire import Credentials
 
@@ -36,7 +38,7 @@ async def main(client: krakenwire.Client) -> None:
     )
     await client.add_order(symbol="BTC/USD", side="buy", order_qty=1, stp_type="newest")  # E
     await client.add_order(symbol="BTC/USD", side="buy", order_qty=1, fee_preference="usd")  # E
-    b = await client.balances["USD"]  # E
+    client.balances["USD"] = Decimal(1)  # E
     await client.batch_cancel(12345)  # E
     await client.cancel_after("60")  # E
     await client.cancel_order(order_userref=["7"])  # E
