@@ -249,7 +249,7 @@ async def _raw_invalid_price(client, symbol):
         ({"order_qty": float("nan")}, "order_qty"),
         ({"order_qty": True}, "order_qty"),
         ({"side": "short"}, "side"),
-        ({"time_in_force": "fok"}, "time_in_force"),
+        ({"time_in_force": "fok", "order_type": "market", "limit_price": None}, "time_in_force"),
         ({"time_in_force": "gtd"}, "expire_time"),
         ({"symbol": "BTCUSD"}, "symbol"),
         ({"cl_ord_id": "x" * 19}, "cl_ord_id"),

@@ -324,7 +324,8 @@ def test_add_order_and_batch_add() -> None:
                 limit_price=1,
             )
         )
-        assert typ["error"] == "EGeneral:Invalid arguments"
+        # Kraken's recorded answer to a number sent as a string (kraken-ws-v2.md §9).
+        assert typ["error"] == "Order_qty field must be a number_float"
         rows = [dict(order, order_userref=i) for i in range(3)]
         b = await c.request(req("batch_add", sim, symbol="ETH/USD", orders=rows))
         assert b["success"] is True and [x["order_userref"] for x in b["result"]] == [0, 1, 2]

@@ -6,6 +6,7 @@ msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO cor
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+from ._balances import Balances
 from ._config import (
     DEFAULT_TIMEOUT,
     ClientConfig,
@@ -15,10 +16,20 @@ from ._config import (
     StateChange,
 )
 from ._connect import connect
-from .protocol._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrder, OpenOrders
-from ._orders import OrderType, Side, TimeInForce
+from ._orders import (
+    ConditionalOrderType,
+    ConditionalSpec,
+    FeePreference,
+    OrderType,
+    PriceType,
+    Side,
+    StpType,
+    TimeInForce,
+    TriggerReference,
+    TriggerSpec,
+)
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -69,6 +80,7 @@ from .errors import (
     ValidationError,
 )
 from .hookspecs import Veto, hookimpl
+from .protocol._events import ChannelFrame
 
 __version__ = "0.1.0"
 
@@ -78,6 +90,7 @@ __all__ = [
     "AmendOrderResult",
     "AuthError",
     "BatchAddItem",
+    "Balances",
     "BatchAddResult",
     "BatchCancelResult",
     "CancelAfterKeeper",
@@ -93,6 +106,8 @@ __all__ = [
     "Client",
     "ClientConfig",
     "ClientStats",
+    "ConditionalOrderType",
+    "ConditionalSpec",
     "ConnectBudget",
     "ConnectError",
     "ConnectionClosed",
@@ -102,6 +117,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DeadlineElapsed",
     "EditOrderResult",
+    "FeePreference",
     "InsufficientFunds",
     "InvalidArguments",
     "InvalidOrder",
@@ -121,6 +137,7 @@ __all__ = [
     "PermissionDenied",
     "PluginContext",
     "PongResult",
+    "PriceType",
     "ProtocolError",
     "RateLimitExceeded",
     "Reconciliation",
@@ -132,9 +149,12 @@ __all__ = [
     "ServiceUnavailable",
     "Side",
     "StateChange",
+    "StpType",
     "TimeInForce",
     "Token",
     "TokenFetcher",
+    "TriggerReference",
+    "TriggerSpec",
     "ValidationError",
     "Veto",
     "connect",

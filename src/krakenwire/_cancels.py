@@ -8,16 +8,16 @@ do).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ._confirm import CancelTracker
 from ._connections import Connections
-from .methods import Call
 from ._openorders import OpenOrders
 from ._results import CancelOrdersResult, Reconciliation
 from ._validate import check_cl_ord_ids, check_confirm, check_order_ids, chunk_sizes
 from .errors import ValidationError
+from .methods import Call
 from .methods import cancels as _build
 
 __all__ = ["cancel_many", "confirm_call", "plan", "reconcile"]

@@ -196,6 +196,7 @@ class ClientConfig:
         url: the ``ws(s)://.../v2`` endpoint.
         timeout: default seconds per call (also the handshake and subscribe timeout).
         subscribe: subscribe to ``executions`` (Kraken closes an auth socket with none).
+        balances: also subscribe to ``balances`` (needs ``subscribe``).
         reconnect: re-establish the connection after an unexpected drop.
         liveness_timeout: no frame for this long -> ping; no pong within ``ping_timeout``
             -> the socket is dropped and (with ``reconnect``) re-established.
@@ -210,6 +211,7 @@ class ClientConfig:
     timeout: float = DEFAULT_TIMEOUT
     subscribe: bool = True
     reconnect: bool = True
+    balances: bool = False
     liveness_timeout: float = 15.0
     ping_timeout: float = 5.0
     keepalive_interval: float = 20.0
@@ -224,9 +226,11 @@ class ClientConfig:
             check_timeout(getattr(self, name), name)
         for name in ("backoff_base", "backoff_cap"):
             check_timeout(getattr(self, name), name)
-        for name in ("subscribe", "reconnect"):
+        for name in ("subscribe", "reconnect", "balances"):
             if type(getattr(self, name)) is not bool:
                 raise ValidationError(f"{name} must be a bool", field=name)
+        if self.balances and not self.subscribe:
+            raise ValidationError("balances=True needs subscribe=True", field="balances")
         if type(self.rest_url) is not str or not self.rest_url.startswith(("http://", "https://")):
             raise ValidationError("rest_url must be an http(s) URL", field="rest_url")
         if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):

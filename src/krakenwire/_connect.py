@@ -13,10 +13,10 @@ from ._config import (
     ReconnectPolicy,
     StateChange,
 )
-from .protocol._events import ChannelFrame
 from .client import Client
 from .errors import ValidationError
 from .plugins import PluginHost
+from .protocol._events import ChannelFrame
 
 __all__ = ["connect"]
 
@@ -43,6 +43,7 @@ async def connect(
     connect_budget: ConnectBudget | None = None,
     standby: bool = False,
     hedge: bool = False,
+    balances: bool = False,
 ) -> Client:
     """Open an authenticated trading connection, subscribed to ``executions``; returns once the
     executions snapshot is in (so ``client.open_orders`` is complete).
@@ -75,6 +76,10 @@ async def connect(
             the dead man's switch) are re-sent on it; order entry is never re-sent.
         hedge: send every cancel on both sockets (with ``standby``); the first reply settles
             it. Each copy counts against Kraken's per-connection message rate.
+        balances: also subscribe to the ``balances`` channel and wait for its snapshot, so
+            ``client.balances`` is complete on return. Off by default: the cancel path does
+            not need it, it adds a subscribe round trip to every connect, and a key without
+            the funds-query permission would have the subscribe refused.
 
     Raises:
         ValidationError: a bad argument (neither token nor credentials, a URL that would send
@@ -87,6 +92,7 @@ async def connect(
         timeout=timeout,
         subscribe=subscribe,
         reconnect=reconnect,
+        balances=balances,
         liveness_timeout=liveness_timeout,
         ping_timeout=ping_timeout,
         keepalive_interval=keepalive_interval,

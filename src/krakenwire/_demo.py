@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from ._connect import connect
-from .protocol._events import ChannelFrame
 from .client import Client
+from .protocol._events import ChannelFrame
 from .sim import SimConfig, Simulator
 
 # The market on, as users should see it: a step every 50 ms, quotes a few ticks from the price

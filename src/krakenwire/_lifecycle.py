@@ -19,10 +19,9 @@ from typing import Any, Protocol
 
 import picows
 
-from .methods import housekeeping as _build
 from ._auth import TokenFetcher
+from ._balances import Balances, subscribe_balances
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
-from .protocol._events import ChannelFrame, Stale
 from ._link import Link
 from ._openorders import OpenOrders
 from ._watchdog import Watchdog
@@ -35,7 +34,9 @@ from .errors import (
     KrakenwireError,
     OutcomeUnknown,
 )
+from .methods import housekeeping as _build
 from .plugins import PluginHost
+from .protocol._events import ChannelFrame, Stale
 
 __all__ = ["Lifecycle"]
 
@@ -88,6 +89,7 @@ class Lifecycle:
         self.fetcher = fetcher
         self.on_state = on_state
         self.on_executions = on_executions
+        self.balances: Balances | None = None  # set by the client with connect(balances=True)
         self.state = "connecting"
         self.system = ""  # Kraken's last status: online, cancel_only, maintenance, post_only
         self.closing = False
@@ -97,6 +99,7 @@ class Lifecycle:
         self._reconnect: asyncio.Task[None] | None = None
         self._refresh: asyncio.Task[None] | None = None
         self._resnap: asyncio.Task[None] | None = None
+        self._rebal: asyncio.Task[None] | None = None
         self._watchdog = Watchdog(config, link)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: list[asyncio.Queue[StateChange]] = []
@@ -224,6 +227,12 @@ class Lifecycle:
             raise ConnectError(
                 f"no executions snapshot within {secs} s of the subscribe ack"
             ) from None
+        if self.balances is not None:
+            await self.link.call(subscribe_balances(), secs)  # a refusal is raised as is
+            try:
+                await asyncio.wait_for(self.balances.ready.wait(), secs)
+            except TimeoutError:
+                raise ConnectError(f"no balances snapshot within {secs} s of the ack") from None
 
     async def _subscribe_call(self, secs: float) -> Any:
         try:
@@ -251,6 +260,8 @@ class Lifecycle:
         self._watchdog.stop()
         self.connected.clear()
         self.open_orders.reset(self.stream)
+        if self.balances is not None:
+            self.balances.reset(self.stream)
         self.connection_id = None
         established, self._established = self._established, False
         self.plugins.event(
@@ -341,6 +352,17 @@ class Lifecycle:
             notify = self.plugins.executions
             if notify is not None:
                 notify(ev, self.plugins.context)
+        elif ch == "balances" and self.balances is not None:
+            try:
+                in_order = self.balances.apply(ev, self.stream)
+            except Exception as exc:
+                self.stats.not_understood += 1
+                log.warning("krakenwire %s: ignored a balances frame: %s", self.config.url, exc)
+                in_order = True
+            if not in_order and not self.closing:
+                log.warning("krakenwire %s: balances sequence gap: resnapshot", self.config.url)
+                if self._rebal is None or self._rebal.done():
+                    self._rebal = self._spawn(self._resnapshot_balances())
         elif ch == "status":
             data = ev.data
             if isinstance(data, list) and data and isinstance(data[0], dict):
@@ -358,6 +380,14 @@ class Lifecycle:
             await self.link.call(_build.subscribe_executions(), secs)
         except KrakenwireError as exc:
             log.warning("krakenwire %s: re-subscribe after a gap failed: %s", self.config.url, exc)
+
+    async def _resnapshot_balances(self) -> None:
+        try:
+            secs = self.config.timeout
+            await self.link.call(subscribe_balances(unsubscribe=True), secs)
+            await self.link.call(subscribe_balances(), secs)
+        except KrakenwireError as exc:
+            log.warning("krakenwire %s: balances re-subscribe failed: %s", self.config.url, exc)
 
     # ---- closing --------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import picows
 
-from ._config import ClientStats
 from .methods import Call
 from .protocol._events import ChannelFrame, Stale
 

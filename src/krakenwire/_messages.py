@@ -34,6 +34,7 @@ __all__ = [
     "CancelOrder",
     "CancelOrderParams",
     "CancelOrderWire",
+    "Conditional",
     "DATA_DECODER",
     "ENCODER",
     "EditOrder",
@@ -46,6 +47,7 @@ __all__ = [
     "SubscribeParams",
     "SubscribeWire",
     "TokenParams",
+    "Triggers",
     "Unsubscribe",
 ]
 
@@ -98,7 +100,7 @@ class CancelAfterParams(_Secretive):
 
 
 class SubscribeParams(_Secretive):
-    """`subscribe`/`unsubscribe` params for the `executions` channel."""
+    """`subscribe`/`unsubscribe` params for the `executions` and `balances` channels."""
 
     channel: str
     token: str
@@ -106,22 +108,55 @@ class SubscribeParams(_Secretive):
     snap_trades: bool | None = None
     order_status: bool | None = None
     ratecounter: bool | None = None
+    snapshot: bool | None = None  # balances only
+
+
+class Triggers(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """``triggers`` of a stop-loss, take-profit or trailing-stop order (add_order, batch_add,
+    edit_order): ``price`` read as ``price_type`` (``static`` a price, ``pct`` a percentage and
+    ``quote`` an amount of the quote currency away from ``reference``, the ``last`` trade or
+    the ``index``)."""
+
+    reference: str | None = None
+    price: Decimal
+    price_type: str | None = None
+
+
+class Conditional(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """``conditional``: the close order placed when its parent fills (one-triggers-other)."""
+
+    order_type: str
+    limit_price: Decimal | None = None
+    limit_price_type: str | None = None
+    trigger_price: Decimal | None = None
+    trigger_price_type: str | None = None
 
 
 class BatchOrder(_Secretive, kw_only=True):
     """One order of a `batch_add` (docs.kraken.com .../spot-websocket-v2/batch_add); prices and
-    quantities are ``Decimal`` so they go on the wire as exact JSON numbers."""
+    quantities are ``Decimal`` so they go on the wire as exact JSON numbers. ``order_qty`` is
+    None only for a ``cash_order_qty`` order (the amount is then in the quote currency)."""
 
     order_type: str
     side: str
-    order_qty: Decimal
+    order_qty: Decimal | None = None
     limit_price: Decimal | None = None
+    limit_price_type: str | None = None
+    triggers: Triggers | None = None
     time_in_force: str | None = None
-    expire_time: str | None = None
+    margin: bool | None = None
     post_only: bool | None = None
     reduce_only: bool | None = None
+    effective_time: str | None = None
+    expire_time: str | None = None
     cl_ord_id: str | None = None
     order_userref: int | None = None
+    conditional: Conditional | None = None
+    display_qty: Decimal | None = None
+    fee_preference: str | None = None
+    no_mpp: bool | None = None
+    stp_type: str | None = None
+    cash_order_qty: Decimal | None = None
 
 
 class AddOrderParams(BatchOrder, kw_only=True):
@@ -131,6 +166,7 @@ class AddOrderParams(BatchOrder, kw_only=True):
     token: str
     deadline: str | None = None
     validate: bool | None = None
+    sender_sub_id: str | None = None
 
 
 class BatchAddParams(_Secretive, kw_only=True):
@@ -150,9 +186,14 @@ class AmendOrderParams(_Secretive, kw_only=True):
     order_id: str | None = None
     cl_ord_id: str | None = None
     order_qty: Decimal | None = None
+    display_qty: Decimal | None = None
     limit_price: Decimal | None = None
+    limit_price_type: str | None = None
     post_only: bool | None = None
+    trigger_price: Decimal | None = None
+    trigger_price_type: str | None = None
     deadline: str | None = None
+    symbol: str | None = None
 
 
 class EditOrderParams(_Secretive, kw_only=True):
@@ -162,8 +203,13 @@ class EditOrderParams(_Secretive, kw_only=True):
     symbol: str
     token: str
     order_qty: Decimal | None = None
+    display_qty: Decimal | None = None
     limit_price: Decimal | None = None
+    triggers: Triggers | None = None
     post_only: bool | None = None
+    reduce_only: bool | None = None
+    fee_preference: str | None = None
+    no_mpp: bool | None = None
     order_userref: int | None = None
     deadline: str | None = None
     validate: bool | None = None

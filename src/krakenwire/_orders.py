@@ -1,33 +1,79 @@
 """Order entry, sans-IO: validate and build add_order, batch_add, amend_order and edit_order.
 
 Everything here runs before a ``req_id`` is assigned, so bad input raises
-:class:`ValidationError` naming the field and nothing is registered or sent. Prices and
-quantities become ``Decimal`` and go on the wire as exact JSON numbers: a ``float`` is accepted
-only when its shortest repr is a short decimal that round-trips (``0.1`` -> ``0.1``), never
-``0.30000000000000004``. Replies are decoded by the method registry (``_methods.py``).
+:class:`ValidationError` naming the field and nothing is registered or sent. Each value is
+checked in ``_orderfields.py``; this module holds the rules that tie fields to the order type,
+as Kraken's add_order page states them (docs.kraken.com .../spot-websocket-v2/add_order):
+
+- ``limit_price`` is required on the limit-priced types (limit, iceberg, stop-loss-limit,
+  take-profit-limit, trailing-stop-limit) and refused on every other type;
+- ``triggers`` is required on the triggered types (stop-loss, stop-loss-limit, take-profit,
+  take-profit-limit, trailing-stop, trailing-stop-limit) and refused on the others; a trailing
+  stop's trigger is a distance from the peak, so its ``price_type`` is ``pct`` or ``quote``
+  and its price > 0;
+- ``limit_price_type`` only on trailing-stop-limit (the limit is then an offset from the
+  trigger price); ``display_qty`` only, and always, on iceberg, at least 1/15 of ``order_qty``;
+- ``time_in_force`` ``fok`` only on limit orders; ``gtd`` needs ``expire_time`` and
+  ``expire_time`` needs ``gtd``; ``post_only`` only on limit and iceberg orders, never with
+  ``ioc``/``fok``;
+- ``no_mpp`` only on market orders (deprecated by Kraken, still accepted);
+- ``cash_order_qty`` (an amount of the quote currency) only on buy market orders without
+  ``margin``, and instead of ``order_qty``;
+- ``cl_ord_id`` or ``order_userref``, not both; no ``cl_ord_id`` with ``conditional``
+  (Kraken's SDK notes the engine refuses it);
+- ``conditional`` (the close order placed when this one fills) follows the same rules for its
+  own type, with ``trigger_price``/``trigger_price_type`` in place of ``triggers``;
+- ``deadline`` at most 60 s ahead.
+
+Replies are decoded by the method registry (``_methods.py``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NotRequired, TypedDict, get_args
+
+import msgspec
 
 from . import _messages as m
-from ._timefmt import format_timestamp, parse_timestamp
-from ._validate import check_cl_ord_ids
+from . import _orderfields as _f
+from ._orderfields import (
+    FEE_PREFERENCES,
+    PRICE_TYPES,
+    REFERENCES,
+    STP_TYPES,
+    FeePreference,
+    Number,
+    PriceType,
+    StpType,
+    TriggerReference,
+    choice,
+    opt_bool,
+    positive,
+    printable,
+    rfc3339,
+    to_decimal,
+    userref,
+)
 from .errors import ValidationError
 
 __all__ = [
     "BATCH_ADD_MAX",
     "BATCH_ADD_MIN",
+    "ConditionalOrderType",
+    "ConditionalSpec",
+    "FeePreference",
+    "Number",
     "OrderType",
+    "PriceType",
     "Side",
+    "StpType",
     "TimeInForce",
-    "amend_order_params",
+    "TriggerReference",
+    "TriggerSpec",
     "add_order_params",
+    "amend_order_params",
     "batch_add_params",
     "edit_order_params",
     "order",
@@ -37,194 +83,280 @@ __all__ = [
 BATCH_ADD_MIN = 2
 BATCH_ADD_MAX = 15
 Side = Literal["buy", "sell"]
-OrderType = Literal["limit", "market"]
-TimeInForce = Literal["gtc", "gtd", "ioc"]  # no FOK on WS v2 (kraken-ws-v2.md §4.7)
+OrderType = Literal[
+    "limit",
+    "market",
+    "iceberg",
+    "stop-loss",
+    "stop-loss-limit",
+    "take-profit",
+    "take-profit-limit",
+    "trailing-stop",
+    "trailing-stop-limit",
+    "settle-position",
+]
+# The close order of a one-triggers-other: no market, iceberg or settle-position.
+ConditionalOrderType = Literal[
+    "limit",
+    "stop-loss",
+    "stop-loss-limit",
+    "take-profit",
+    "take-profit-limit",
+    "trailing-stop",
+    "trailing-stop-limit",
+]
+TimeInForce = Literal["gtc", "gtd", "ioc", "fok"]
 ORDER_TYPES = frozenset(get_args(OrderType))
+CONDITIONAL_TYPES = frozenset(get_args(ConditionalOrderType))
 SIDES = frozenset(get_args(Side))
 TIME_IN_FORCE = frozenset(get_args(TimeInForce))
-# A double holds any decimal of at most 15 significant digits exactly enough to round-trip.
-_FLOAT_DIGITS = 15
-_SYMBOL = re.compile(r"[A-Z0-9.]{1,16}/[A-Z0-9.]{1,16}")
-
-Number = Decimal | int | str | float
-
-
-def to_decimal(value: Any, field: str) -> Decimal:
-    """``value`` as an exact, finite ``Decimal``.
-
-    Accepts ``Decimal``, ``int``, a decimal string, or a ``float`` whose shortest repr has at
-    most 15 significant digits (so the float is exactly the decimal the caller wrote).
-
-    Raises:
-        ValidationError: anything else (bool, NaN, infinity, ``"abc"``, an inexact float).
-    """
-    t = type(value)
-    if t is Decimal:
-        d: Decimal = value
-    elif t is int:
-        d = Decimal(value)
-    elif t is str:
-        try:
-            d = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValidationError(
-                f"{field} must be a decimal number, got {value!r}", field=field, value=value
-            ) from None
-    elif t is float:
-        text = repr(value)
-        try:
-            d = Decimal(text)
-        except InvalidOperation:  # pragma: no cover - repr of a float always parses
-            d = Decimal("NaN")
-        if d.is_finite() and len(d.as_tuple().digits) > _FLOAT_DIGITS:
-            raise ValidationError(
-                f"{field} {text} is a binary float with no exact short decimal form; pass a "
-                "Decimal or a string",
-                field=field,
-                value=value,
-            )
-    else:
-        raise ValidationError(
-            f"{field} must be a Decimal, int, decimal string or exact float, got "
-            f"{t.__name__} {value!r}",
-            field=field,
-            value=value,
-        )
-    if not d.is_finite():
-        raise ValidationError(f"{field} must be finite, got {value!r}", field=field, value=value)
-    return d
-
-
-def _positive(value: Any, field: str) -> Decimal:
-    d = to_decimal(value, field)
-    if d <= 0:
-        raise ValidationError(f"{field} must be > 0, got {value!r}", field=field, value=value)
-    return d
-
-
-def _choice(value: Any, allowed: frozenset[str], field: str) -> str:
-    if value not in allowed:
-        raise ValidationError(
-            f"{field} must be one of {sorted(allowed)}, got {value!r}", field=field, value=value
-        )
-    return str(value)
-
-
-def _symbol(value: Any) -> str:
-    if type(value) is not str or _SYMBOL.fullmatch(value) is None:
-        raise ValidationError(
-            f"symbol must look like 'BTC/USD', got {value!r}", field="symbol", value=value
-        )
-    return value
-
-
-def _cl_ord_id(value: Any) -> str:
-    if type(value) is not str:
-        raise ValidationError(
-            f"cl_ord_id must be a str, got {value!r}", field="cl_ord_id", value=value
-        )
-    return check_cl_ord_ids([value])[0]
-
-
-def _userref(value: Any) -> int:
-    if type(value) is not int or not 0 <= value < 2**31:
-        raise ValidationError(
-            f"order_userref must be an int in 0..2**31-1, got {value!r}",
-            field="order_userref",
-            value=value,
-        )
-    return int(value)
-
-
-def _time(value: Any, field: str, digits: int) -> str:
-    """An RFC3339 UTC string from an aware ``datetime`` or an RFC3339 string."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValidationError(
-                f"{field} must be timezone-aware", field=field, value=value.isoformat()
-            )
-        return format_timestamp(value, digits=digits)
-    if isinstance(value, str):
-        try:
-            parse_timestamp(value)
-        except (ValueError, IndexError):
-            raise ValidationError(
-                f"{field} is not an RFC3339 time: {value!r}", field=field, value=value
-            ) from None
-        return value
-    raise ValidationError(
-        f"{field} must be a datetime or an RFC3339 string, got {value!r}", field=field, value=value
+LIMIT_PRICED = frozenset(
+    ("limit", "iceberg", "stop-loss-limit", "take-profit-limit", "trailing-stop-limit")
+)
+TRIGGERED = frozenset(
+    (
+        "stop-loss",
+        "stop-loss-limit",
+        "take-profit",
+        "take-profit-limit",
+        "trailing-stop",
+        "trailing-stop-limit",
     )
+)
+TRAILING = frozenset(("trailing-stop", "trailing-stop-limit"))
+_RELATIVE = frozenset(("pct", "quote"))
 
 
-def _opt_bool(value: Any, field: str) -> bool | None:
-    if value is None or type(value) is bool:
-        return value
-    raise ValidationError(f"{field} must be a bool, got {value!r}", field=field, value=value)
+class TriggerSpec(TypedDict):
+    """``triggers`` of a triggered order, as a dict: ``{"price": 29000}`` triggers at 29000
+    (the last trade); ``{"price": -5, "price_type": "pct"}`` 5 % below it."""
+
+    price: Number
+    price_type: NotRequired[PriceType]
+    reference: NotRequired[TriggerReference]
+
+
+class ConditionalSpec(TypedDict):
+    """``conditional``: the close order placed once this one fills."""
+
+    order_type: ConditionalOrderType
+    limit_price: NotRequired[Number]
+    limit_price_type: NotRequired[PriceType]
+    trigger_price: NotRequired[Number]
+    trigger_price_type: NotRequired[PriceType]
+
+
+def _refuse(field: str, why: str, value: Any = None) -> ValidationError:
+    return ValidationError(why, field=field, value=value)
+
+
+def _as_dict(value: Any, field: str, struct: type[msgspec.Struct]) -> dict[str, Any]:
+    if isinstance(value, struct):
+        return {k: v for k in value.__struct_fields__ if (v := getattr(value, k)) is not None}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise _refuse(field, f"{field} must be a dict, got {type(value).__name__}", repr(value))
+
+
+def _triggers(value: Any, otype: str) -> m.Triggers:
+    spec = _as_dict(value, "triggers", m.Triggers)
+    extra = set(spec) - {"price", "price_type", "reference"}
+    if extra:
+        raise _refuse("triggers", f"triggers takes price, price_type, reference; not {extra}")
+    if "price" not in spec:
+        raise _refuse("triggers.price", "triggers needs a price")
+    kind = choice(spec.get("price_type", "static"), PRICE_TYPES, "triggers.price_type")
+    ref = spec.get("reference")
+    t = m.Triggers(price=to_decimal(spec["price"], "triggers.price"))
+    if ref is not None:
+        t.reference = choice(ref, REFERENCES, "triggers.reference")
+    if "price_type" in spec:
+        t.price_type = kind
+    if otype in TRAILING:
+        if kind not in _RELATIVE:
+            raise _refuse(
+                "triggers.price_type",
+                f"a {otype} trigger is a distance from the peak: price_type 'pct' or 'quote'",
+                kind,
+            )
+        if t.price <= 0:
+            raise _refuse("triggers.price", f"a {otype} distance must be > 0", str(t.price))
+    elif kind == "static" and t.price <= 0:
+        raise _refuse("triggers.price", "a static trigger price must be > 0", str(t.price))
+    elif t.price == 0:
+        raise _refuse("triggers.price", "a relative trigger of 0 is no trigger", "0")
+    return t
+
+
+def _limit(otype: str, price: Any, price_type: Any, field: str = "limit_price") -> Any:
+    """``(limit_price, limit_price_type)`` checked against the order type."""
+    ptype_field = field + "_type"
+    if otype in LIMIT_PRICED:
+        if price is None:
+            raise _refuse(field, f"a {otype} order needs {field}")
+    elif price is not None:
+        raise _refuse(field, f"a {otype} order takes no {field}", str(price))
+    if price_type is not None:
+        if otype != "trailing-stop-limit":
+            raise _refuse(
+                ptype_field, f"{ptype_field} is only for trailing-stop-limit orders", price_type
+            )
+        price_type = choice(price_type, PRICE_TYPES, ptype_field)
+    if price is None:
+        return None, None
+    if price_type in _RELATIVE:
+        # An offset from the trigger price: 0 is the trigger price itself.
+        return to_decimal(price, field), price_type
+    return positive(price, field), price_type
+
+
+def _conditional(value: Any) -> m.Conditional:
+    spec = _as_dict(value, "conditional", m.Conditional)
+    allowed = {"order_type", "limit_price", "limit_price_type", "trigger_price"}
+    extra = set(spec) - allowed - {"trigger_price_type"}
+    if extra:
+        raise _refuse("conditional", f"conditional takes {sorted(allowed)}...; not {extra}")
+    otype = choice(spec.get("order_type"), CONDITIONAL_TYPES, "conditional.order_type")
+    price, ptype = _limit(
+        otype,
+        spec.get("limit_price"),
+        spec.get("limit_price_type"),
+        "conditional.limit_price",
+    )
+    c = m.Conditional(order_type=otype, limit_price=price, limit_price_type=ptype)
+    trig, ttype = spec.get("trigger_price"), spec.get("trigger_price_type")
+    if otype in TRIGGERED:
+        if trig is None:
+            raise _refuse("conditional.trigger_price", f"a {otype} close needs trigger_price")
+        spec_t: dict[str, Any] = {"price": trig}
+        if ttype is not None:
+            spec_t["price_type"] = ttype
+        try:
+            t = _triggers(spec_t, otype)
+        except ValidationError as exc:
+            name = (exc.field or "").replace("triggers.price", "conditional.trigger_price")
+            raise _refuse(name, str(exc).replace("triggers", "conditional"), exc.value) from None
+        c.trigger_price, c.trigger_price_type = t.price, t.price_type
+    elif trig is not None or ttype is not None:
+        raise _refuse(
+            "conditional.trigger_price", f"a {otype} close takes no trigger_price", str(trig)
+        )
+    return c
 
 
 def order(
     *,
     side: Side,
-    order_qty: Number,
+    order_qty: Number | None = None,
     order_type: OrderType = "limit",
     limit_price: Number | None = None,
+    limit_price_type: PriceType | None = None,
+    triggers: TriggerSpec | m.Triggers | None = None,
     time_in_force: TimeInForce | None = None,
-    expire_time: datetime | str | None = None,
+    margin: bool | None = None,
     post_only: bool | None = None,
     reduce_only: bool | None = None,
+    effective_time: datetime | str | None = None,
+    expire_time: datetime | str | None = None,
     cl_ord_id: str | None = None,
     order_userref: int | None = None,
+    conditional: ConditionalSpec | m.Conditional | None = None,
+    display_qty: Number | None = None,
+    fee_preference: FeePreference | None = None,
+    no_mpp: bool | None = None,
+    stp_type: StpType | None = None,
+    cash_order_qty: Number | None = None,
 ) -> m.BatchOrder:
     """One validated order (for :func:`batch_add_params`, or inside add_order).
 
+    See the module docstring for the rules (which order type takes which field).
+
     Raises:
-        ValidationError: naming the field: bad side/type/time in force, qty <= 0, a limit
-            order without ``limit_price`` (or a market order with one), ``gtd`` without
-            ``expire_time``, ``cl_ord_id`` with ``order_userref``, an inexact float.
+        ValidationError: naming the field (``triggers.price``, ``conditional.order_type``...)
+            of the first rule the order breaks.
     """
-    otype = _choice(order_type, ORDER_TYPES, "order_type")
-    o = m.BatchOrder(
-        order_type=otype,
-        side=_choice(side, SIDES, "side"),
-        order_qty=_positive(order_qty, "order_qty"),
-    )
-    if otype == "limit":
-        if limit_price is None:
-            raise ValidationError(
-                "a limit order needs limit_price", field="limit_price", value=None
+    otype = choice(order_type, ORDER_TYPES, "order_type")
+    o = m.BatchOrder(order_type=otype, side=choice(side, SIDES, "side"))
+    # -- quantity: order_qty, or cash_order_qty on a buy market order without margin
+    o.margin = opt_bool(margin, "margin") or None
+    if cash_order_qty is not None:
+        if otype != "market" or o.side != "buy" or o.margin:
+            raise _refuse(
+                "cash_order_qty",
+                "cash_order_qty is only for buy market orders without margin",
+                str(cash_order_qty),
             )
-        o.limit_price = _positive(limit_price, "limit_price")
-    elif limit_price is not None:
-        raise ValidationError(
-            "a market order takes no limit_price", field="limit_price", value=limit_price
-        )
+        if order_qty is not None:
+            raise _refuse("order_qty", "give order_qty or cash_order_qty, not both")
+        o.cash_order_qty = positive(cash_order_qty, "cash_order_qty")
+    elif order_qty is None:
+        raise _refuse("order_qty", "an order needs order_qty (or cash_order_qty)")
+    else:
+        o.order_qty = positive(order_qty, "order_qty")
+    # -- prices
+    o.limit_price, o.limit_price_type = _limit(otype, limit_price, limit_price_type)
+    if otype in TRIGGERED:
+        if triggers is None:
+            raise _refuse("triggers", f"a {otype} order needs triggers (its trigger price)")
+        o.triggers = _triggers(triggers, otype)
+    elif triggers is not None:
+        raise _refuse("triggers", f"a {otype} order takes no triggers", repr(triggers))
+    # -- iceberg
+    if otype == "iceberg":
+        if display_qty is None:
+            raise _refuse("display_qty", "an iceberg order needs display_qty")
+        shown = positive(display_qty, "display_qty")
+        if o.order_qty is not None and not o.order_qty / 15 <= shown <= o.order_qty:
+            raise _refuse(
+                "display_qty",
+                "display_qty must be between order_qty/15 and order_qty",
+                str(shown),
+            )
+        o.display_qty = shown
+    elif display_qty is not None:
+        raise _refuse("display_qty", "display_qty is only for iceberg orders", str(display_qty))
+    # -- time in force
     if time_in_force is not None:
-        o.time_in_force = _choice(time_in_force, TIME_IN_FORCE, "time_in_force")
-    if (time_in_force == "gtd") != (expire_time is not None):
-        raise ValidationError(
+        o.time_in_force = choice(time_in_force, TIME_IN_FORCE, "time_in_force")
+        if o.time_in_force == "fok" and otype != "limit":
+            raise _refuse("time_in_force", "fok is only for limit orders", "fok")
+    if (o.time_in_force == "gtd") != (expire_time is not None):
+        raise _refuse(
+            "expire_time",
             "expire_time is required with time_in_force='gtd' and only then",
-            field="expire_time",
-            value=None if expire_time is None else str(expire_time),
+            None if expire_time is None else str(expire_time),
         )
     if expire_time is not None:
-        o.expire_time = _time(expire_time, "expire_time", 0)
-    o.post_only = _opt_bool(post_only, "post_only") or None
-    if o.post_only and (otype == "market" or time_in_force == "ioc"):
-        raise ValidationError(
-            "post_only applies to resting limit orders only", field="post_only", value=True
-        )
-    o.reduce_only = _opt_bool(reduce_only, "reduce_only") or None
+        o.expire_time = rfc3339(expire_time, "expire_time", 0)
+    if effective_time is not None:
+        o.effective_time = rfc3339(effective_time, "effective_time", 0)
+    # -- flags
+    o.post_only = opt_bool(post_only, "post_only") or None
+    if o.post_only and (otype not in ("limit", "iceberg") or o.time_in_force in ("ioc", "fok")):
+        raise _refuse("post_only", "post_only applies to resting limit orders only", True)
+    o.reduce_only = opt_bool(reduce_only, "reduce_only") or None
+    o.no_mpp = opt_bool(no_mpp, "no_mpp") or None
+    if o.no_mpp and otype != "market":
+        raise _refuse("no_mpp", "no_mpp is only for market orders", True)
+    if stp_type is not None:
+        o.stp_type = choice(stp_type, STP_TYPES, "stp_type")
+    if fee_preference is not None:
+        o.fee_preference = choice(fee_preference, FEE_PREFERENCES, "fee_preference")
+    # -- ids and the close order
     if cl_ord_id is not None and order_userref is not None:
-        raise ValidationError(
-            "give cl_ord_id or order_userref, not both (Kraken rejects the pair)",
-            field="cl_ord_id",
-            value=cl_ord_id,
+        raise _refuse(
+            "cl_ord_id", "give cl_ord_id or order_userref, not both (Kraken rejects the pair)"
         )
     if cl_ord_id is not None:
-        o.cl_ord_id = _cl_ord_id(cl_ord_id)
+        o.cl_ord_id = _f.cl_ord_id(cl_ord_id)
     if order_userref is not None:
-        o.order_userref = _userref(order_userref)
+        o.order_userref = userref(order_userref)
+    if conditional is not None:
+        if otype == "settle-position":
+            raise _refuse("conditional", "a settle-position order takes no conditional close")
+        if o.cl_ord_id is not None:
+            raise _refuse("cl_ord_id", "an order with a conditional close takes no cl_ord_id")
+        o.conditional = _conditional(conditional)
     return o
 
 
@@ -234,28 +366,30 @@ def add_order_params(
     symbol: str,
     deadline: datetime | str | None = None,
     validate: bool = False,
+    sender_sub_id: str | None = None,
     **fields: Any,
 ) -> m.AddOrderParams:
     """Validated ``add_order`` params; ``fields`` are those of :func:`order`."""
-    o = order(**fields)
+    try:
+        o = order(**fields)
+    except TypeError as exc:  # an unknown keyword
+        raise _refuse("order", str(exc)) from None
     p = m.AddOrderParams(
-        order_type=o.order_type,
-        side=o.side,
-        order_qty=o.order_qty,
-        symbol=_symbol(symbol),
-        token=token,
+        order_type=o.order_type, side=o.side, symbol=_f.symbol(symbol), token=token
     )
-    for name in o.__struct_fields__[3:]:
+    for name in o.__struct_fields__[2:]:
         setattr(p, name, getattr(o, name))
     if deadline is not None:
-        p.deadline = _time(deadline, "deadline", 3)
-    p.validate = _opt_bool(validate, "validate") or None
+        p.deadline = _f.deadline(deadline)
+    p.validate = opt_bool(validate, "validate") or None
+    if sender_sub_id is not None:
+        p.sender_sub_id = printable(sender_sub_id, "sender_sub_id")
     return p
 
 
 def batch_add_params(
     token: str,
-    orders: Sequence[m.BatchOrder | dict[str, Any]],
+    orders: Sequence[m.BatchOrder | Mapping[str, Any]],
     *,
     symbol: str,
     deadline: datetime | str | None = None,
@@ -268,11 +402,10 @@ def batch_add_params(
 
     Raises:
         ValidationError: 1 or 16+ orders, mixed symbols, duplicate cl_ord_id, any bad order
-            (``field`` is ``orders[i].<name>``-prefixed in the message, the field name in
-            ``.field``).
+            (``orders[i]:`` in the message, the field name in ``.field``).
     """
-    sym = _symbol(symbol)
-    if isinstance(orders, str | bytes | dict) or not isinstance(orders, Sequence):
+    sym = _f.symbol(symbol)
+    if isinstance(orders, str | bytes | Mapping) or not isinstance(orders, Sequence):
         raise ValidationError("orders must be a list of orders", field="orders", value=None)
     n = len(orders)
     if not BATCH_ADD_MIN <= n <= BATCH_ADD_MAX:
@@ -286,7 +419,7 @@ def batch_add_params(
         if isinstance(item, m.BatchOrder):
             # Re-checked: a caller may have mutated the Struct since order() built it.
             item = {k: v for k in item.__struct_fields__ if (v := getattr(item, k)) is not None}
-        if not isinstance(item, dict):
+        if not isinstance(item, Mapping):
             raise ValidationError(
                 f"orders[{i}] must be a dict of order fields, got {type(item).__name__}",
                 field="orders",
@@ -311,9 +444,17 @@ def batch_add_params(
         raise ValidationError("batch_add repeats a cl_ord_id", field="cl_ord_id", value=cls)
     p = m.BatchAddParams(orders=built, symbol=sym, token=token)
     if deadline is not None:
-        p.deadline = _time(deadline, "deadline", 3)
-    p.validate = _opt_bool(validate, "validate") or None
+        p.deadline = _f.deadline(deadline)
+    p.validate = opt_bool(validate, "validate") or None
     return p
+
+
+def _order_id(value: Any) -> str:
+    if type(value) is not str or not value or not value.isprintable() or not value.isascii():
+        raise ValidationError(
+            f"order_id must be a non-empty printable ASCII str, got {value!r}", field="order_id"
+        )
+    return value
 
 
 def amend_order_params(
@@ -322,34 +463,58 @@ def amend_order_params(
     order_id: str | None = None,
     cl_ord_id: str | None = None,
     order_qty: Number | None = None,
+    display_qty: Number | None = None,
     limit_price: Number | None = None,
+    limit_price_type: PriceType | None = None,
     post_only: bool | None = None,
+    trigger_price: Number | None = None,
+    trigger_price_type: PriceType | None = None,
     deadline: datetime | str | None = None,
+    symbol: str | None = None,
 ) -> m.AmendOrderParams:
     """Validated ``amend_order`` params: exactly one of ``order_id``/``cl_ord_id``, and at
-    least one of ``order_qty``/``limit_price``/``post_only``."""
+    least one change. The order's type is not known here: Kraken refuses a field the order
+    cannot take (``display_qty`` on a non-iceberg...)."""
     if (order_id is None) == (cl_ord_id is None):
         raise ValidationError(
             "amend_order takes exactly one of order_id, cl_ord_id", field="order_id", value=None
         )
     p = m.AmendOrderParams(token=token)
     if order_id is not None:
-        if type(order_id) is not str or not order_id:
-            raise ValidationError("order_id must be a non-empty str", field="order_id")
-        p.order_id = order_id
+        p.order_id = _order_id(order_id)
     else:
-        p.cl_ord_id = _cl_ord_id(cl_ord_id)
-    if order_qty is None and limit_price is None and post_only is None:
+        p.cl_ord_id = _f.cl_ord_id(cl_ord_id)
+    changes = (order_qty, display_qty, limit_price, post_only, trigger_price)
+    if all(v is None for v in changes):
         raise ValidationError(
-            "amend_order needs order_qty, limit_price or post_only", field="order_qty"
+            "amend_order needs order_qty, display_qty, limit_price, post_only or trigger_price",
+            field="order_qty",
         )
     if order_qty is not None:
-        p.order_qty = _positive(order_qty, "order_qty")
+        p.order_qty = positive(order_qty, "order_qty")
+    if display_qty is not None:
+        p.display_qty = positive(display_qty, "display_qty")
+        if p.order_qty is not None and not p.order_qty / 15 <= p.display_qty <= p.order_qty:
+            raise _refuse("display_qty", "display_qty must be between order_qty/15 and order_qty")
+    if limit_price_type is not None:
+        if limit_price is None:
+            raise _refuse("limit_price_type", "limit_price_type needs limit_price")
+        p.limit_price_type = choice(limit_price_type, PRICE_TYPES, "limit_price_type")
     if limit_price is not None:
-        p.limit_price = _positive(limit_price, "limit_price")
-    p.post_only = _opt_bool(post_only, "post_only")
+        relative = p.limit_price_type in _RELATIVE
+        p.limit_price = (to_decimal if relative else positive)(limit_price, "limit_price")
+    if trigger_price_type is not None:
+        if trigger_price is None:
+            raise _refuse("trigger_price_type", "trigger_price_type needs trigger_price")
+        p.trigger_price_type = choice(trigger_price_type, PRICE_TYPES, "trigger_price_type")
+    if trigger_price is not None:
+        relative = p.trigger_price_type in _RELATIVE
+        p.trigger_price = (to_decimal if relative else positive)(trigger_price, "trigger_price")
+    p.post_only = opt_bool(post_only, "post_only")
     if deadline is not None:
-        p.deadline = _time(deadline, "deadline", 3)
+        p.deadline = _f.deadline(deadline)
+    if symbol is not None:
+        p.symbol = _f.symbol(symbol)
     return p
 
 
@@ -359,26 +524,43 @@ def edit_order_params(
     order_id: str,
     symbol: str,
     order_qty: Number | None = None,
+    display_qty: Number | None = None,
     limit_price: Number | None = None,
+    triggers: TriggerSpec | m.Triggers | None = None,
     post_only: bool | None = None,
+    reduce_only: bool | None = None,
+    fee_preference: FeePreference | None = None,
+    no_mpp: bool | None = None,
     order_userref: int | None = None,
     deadline: datetime | str | None = None,
     validate: bool = False,
 ) -> m.EditOrderParams:
     """Validated ``edit_order`` params (no cl_ord_id: Kraken's edit_order has none)."""
-    if type(order_id) is not str or not order_id:
-        raise ValidationError("order_id must be a non-empty str", field="order_id")
-    p = m.EditOrderParams(order_id=order_id, symbol=_symbol(symbol), token=token)
-    if order_qty is None and limit_price is None:
-        raise ValidationError("edit_order needs order_qty or limit_price", field="order_qty")
+    p = m.EditOrderParams(order_id=_order_id(order_id), symbol=_f.symbol(symbol), token=token)
+    changes = (order_qty, display_qty, limit_price, triggers, post_only, reduce_only)
+    if all(v is None for v in changes) and fee_preference is None and order_userref is None:
+        raise ValidationError(
+            "edit_order needs something to change (order_qty, limit_price, triggers...)",
+            field="order_qty",
+        )
     if order_qty is not None:
-        p.order_qty = _positive(order_qty, "order_qty")
+        p.order_qty = positive(order_qty, "order_qty")
+    if display_qty is not None:
+        p.display_qty = positive(display_qty, "display_qty")
     if limit_price is not None:
-        p.limit_price = _positive(limit_price, "limit_price")
-    p.post_only = _opt_bool(post_only, "post_only")
+        p.limit_price = positive(limit_price, "limit_price")
+    if triggers is not None:
+        # The order's type is not known here: a stop/take-profit trigger (a trailing stop's
+        # relative distance is checked by Kraken).
+        p.triggers = _triggers(triggers, "stop-loss")
+    p.post_only = opt_bool(post_only, "post_only")
+    p.reduce_only = opt_bool(reduce_only, "reduce_only")
+    if fee_preference is not None:
+        p.fee_preference = choice(fee_preference, FEE_PREFERENCES, "fee_preference")
+    p.no_mpp = opt_bool(no_mpp, "no_mpp") or None
     if order_userref is not None:
-        p.order_userref = _userref(order_userref)
+        p.order_userref = userref(order_userref)
     if deadline is not None:
-        p.deadline = _time(deadline, "deadline", 3)
-    p.validate = _opt_bool(validate, "validate") or None
+        p.deadline = _f.deadline(deadline)
+    p.validate = opt_bool(validate, "validate") or None
     return p

@@ -6,6 +6,7 @@ call; only when that fails do we walk the input in Python to name the offending 
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,9 @@ __all__ = [
     "check_order_ids",
     "check_batch_size",
     "check_userrefs",
+    "check_flag",
+    "check_on_done",
+    "given_fields",
     "chunk_sizes",
 ]
 
@@ -237,3 +241,27 @@ def chunk_sizes(n: int) -> list[int]:
     k = -(-n // MAX_BATCH)
     base, extra = divmod(n, k)
     return [base + 1] * extra + [base] * (k - extra)
+
+
+def check_flag(name: str, value: Any, none_ok: bool = True) -> None:
+    if type(value) is not bool and not (none_ok and value is None):
+        raise ValidationError(f"{name} must be a bool, got {value!r}", field=name, value=value)
+
+
+def given_fields(args: dict[str, Any]) -> dict[str, Any]:
+    """A call's own arguments (``locals()`` at its start) as the builder's fields."""
+    return {k: v for k, v in args.items() if k not in ("self", "timeout", "secs")}
+
+
+def check_on_done(fn: Any) -> None:
+    if not callable(fn):
+        raise ValidationError("on_done must be callable", field="on_done", value=None)
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    ):
+        raise ValidationError(
+            "on_done must be a plain function: it runs inside the frame callback, where a "
+            "coroutine would never be awaited (wrap it: lambda r: loop.create_task(f(r)))",
+            field="on_done",
+            value=None,
+        )

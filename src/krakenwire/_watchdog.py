@@ -9,10 +9,10 @@ import logging
 import time
 from typing import Any
 
-from .methods import housekeeping as _build
 from ._config import ClientConfig
 from ._link import Link
 from .errors import KrakenwireError, OutcomeUnknown
+from .methods import housekeeping as _build
 
 __all__ = ["Watchdog"]
 

@@ -10,22 +10,32 @@ defined here.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Self
 
 from ._auth import Credentials
+from ._balances import Balances
 from ._callbacks import Callback
 from ._cancels import cancel_many, confirm_call, plan
 from ._cancels import reconcile as _reconcile
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
 from ._connections import Connections
 from ._keeper import CancelAfterKeeper
-from ._messages import BatchOrder
+from ._messages import BatchOrder, Conditional, Triggers
 from ._openorders import OpenOrders
-from ._orders import Number, OrderType, Side, TimeInForce
+from ._orders import (
+    ConditionalSpec,
+    FeePreference,
+    Number,
+    OrderType,
+    PriceType,
+    Side,
+    StpType,
+    TimeInForce,
+    TriggerSpec,
+)
 from ._orders import order as _order
 from ._results import (
     AddOrderResult,
@@ -40,9 +50,11 @@ from ._results import (
     PongResult,
     Reconciliation,
 )
-from ._validate import check_timeout
+from ._validate import check_flag as _flag
+from ._validate import check_on_done as _on_done
+from ._validate import check_timeout, given_fields
 from ._views import PluginContext
-from .errors import KrakenwireError, ValidationError
+from .errors import KrakenwireError
 from .methods import cancels, entry, housekeeping
 from .plugins import PluginHost
 from .protocol._events import ChannelFrame
@@ -50,25 +62,6 @@ from .protocol._events import ChannelFrame
 __all__ = ["Client"]
 
 log = logging.getLogger("krakenwire")
-
-
-def _flag(name: str, value: Any, none_ok: bool = True) -> None:
-    if type(value) is not bool and not (none_ok and value is None):
-        raise ValidationError(f"{name} must be a bool, got {value!r}", field=name, value=value)
-
-
-def _on_done(fn: Any) -> None:
-    if not callable(fn):
-        raise ValidationError("on_done must be callable", field="on_done", value=None)
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
-    ):
-        raise ValidationError(
-            "on_done must be a plain function: it runs inside the frame callback, where a "
-            "coroutine would never be awaited (wrap it: lambda r: loop.create_task(f(r)))",
-            field="on_done",
-            value=None,
-        )
 
 
 class Client:
@@ -110,6 +103,9 @@ class Client:
         )  # fmt: skip
         self._conns.router.userrefs = self._orders.userref_ids
         self._conns.router.closed = self._orders.closed_status
+        self._balances = Balances()
+        for life in self._conns.lives:
+            life.balances = self._balances if config.balances else None
         plugins.on_resolve = self._sync_plugins
         plugins.bind(context)
         self._keepers: set[CancelAfterKeeper] = set()
@@ -186,6 +182,12 @@ class Client:
     def open_orders(self) -> OpenOrders:
         """The live view of open orders, kept from the executions stream."""
         return self._orders
+
+    @property
+    def balances(self) -> Balances:
+        """The live balances view (asset -> ``Decimal``), kept from the ``balances`` channel;
+        empty unless :func:`connect` was given ``balances=True``."""
+        return self._balances
 
     @property
     def pending(self) -> int:
@@ -405,21 +407,37 @@ class Client:
         *,
         symbol: str,
         side: Side,
-        order_qty: Number,
+        order_qty: Number | None = None,
         order_type: OrderType = "limit",
         limit_price: Number | None = None,
+        limit_price_type: PriceType | None = None,
+        triggers: TriggerSpec | Triggers | None = None,
         time_in_force: TimeInForce | None = None,
-        expire_time: datetime | str | None = None,
+        margin: bool | None = None,
         post_only: bool | None = None,
         reduce_only: bool | None = None,
+        effective_time: datetime | str | None = None,
+        expire_time: datetime | str | None = None,
         cl_ord_id: str | None = None,
         order_userref: int | None = None,
+        conditional: ConditionalSpec | Conditional | None = None,
+        display_qty: Number | None = None,
+        fee_preference: FeePreference | None = None,
+        no_mpp: bool | None = None,
+        stp_type: StpType | None = None,
+        cash_order_qty: Number | None = None,
+        sender_sub_id: str | None = None,
         deadline: datetime | str | None = None,
         validate: bool = False,
         timeout: float | None = None,
     ) -> AddOrderResult:
-        """Place one order (``limit`` needs ``limit_price``; ``gtd`` needs ``expire_time``;
-        ``cl_ord_id`` and ``order_userref`` exclude each other).
+        """Place one order of any of Kraken's types (``limit``, ``market``, ``iceberg``,
+        ``stop-loss``, ``stop-loss-limit``, ``take-profit``, ``take-profit-limit``,
+        ``trailing-stop``, ``trailing-stop-limit``, ``settle-position``).
+        A limit-priced type needs ``limit_price``, a triggered type ``triggers``, an iceberg
+        ``display_qty``; ``"gtd"`` needs ``expire_time``; ``cl_ord_id`` and ``order_userref``
+        exclude each other; ``conditional`` attaches a close order placed when this one fills.
+        Every combination Kraken refuses is refused here first (see ``krakenwire._orders``).
 
         Raises:
             ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
@@ -427,21 +445,7 @@ class Client:
                 (never re-sent: an order is not idempotent).
         """
         secs = self._secs(timeout)
-        call = entry.add_order(
-            symbol=symbol,
-            side=side,
-            order_qty=order_qty,
-            order_type=order_type,
-            limit_price=limit_price,
-            time_in_force=time_in_force,
-            expire_time=expire_time,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            cl_ord_id=cl_ord_id,
-            order_userref=order_userref,
-            deadline=deadline,
-            validate=validate,
-        )
+        call = entry.add_order(**given_fields(locals()))
         result: AddOrderResult = await self._conns.call(call, secs)
         if result.order_id:
             self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
@@ -456,7 +460,7 @@ class Client:
         validate: bool = False,
         timeout: float | None = None,
     ) -> BatchAddResult:
-        """Place 2..15 orders of one symbol in one request (``orders``: dicts of the
+        """Place 2..15 orders of one symbol in ONE wire request (dicts of :meth:`add_order`'s
         order fields, or :meth:`order` results, re-checked at send).
 
         Raises:
@@ -477,22 +481,20 @@ class Client:
         *,
         cl_ord_id: str | None = None,
         order_qty: Number | None = None,
+        display_qty: Number | None = None,
         limit_price: Number | None = None,
+        limit_price_type: PriceType | None = None,
         post_only: bool | None = None,
+        trigger_price: Number | None = None,
+        trigger_price_type: PriceType | None = None,
         deadline: datetime | str | None = None,
+        symbol: str | None = None,
         timeout: float | None = None,
     ) -> AmendOrderResult:
-        """Change an order in place (keeps its order id and queue priority where Kraken
-        can), named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
+        """Amend an open order in place (same ids; queue priority kept where Kraken can),
+        named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
         secs = self._secs(timeout)
-        call = entry.amend_order(
-            order_id=order_id,
-            cl_ord_id=cl_ord_id,
-            order_qty=order_qty,
-            limit_price=limit_price,
-            post_only=post_only,
-            deadline=deadline,
-        )
+        call = entry.amend_order(**given_fields(locals()))
         result: AmendOrderResult = await self._conns.call(call, secs)
         return result
 
@@ -502,26 +504,22 @@ class Client:
         *,
         symbol: str,
         order_qty: Number | None = None,
+        display_qty: Number | None = None,
         limit_price: Number | None = None,
+        triggers: TriggerSpec | Triggers | None = None,
         post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        fee_preference: FeePreference | None = None,
+        no_mpp: bool | None = None,
         order_userref: int | None = None,
         deadline: datetime | str | None = None,
         validate: bool = False,
         timeout: float | None = None,
     ) -> EditOrderResult:
-        """Cancel-and-replace an order: the new one gets a new order id and
+        """Cancel-and-replace (Kraken's legacy edit): returns the NEW ``order_id``; the order
         loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
         secs = self._secs(timeout)
-        call = entry.edit_order(
-            order_id=order_id,
-            symbol=symbol,
-            order_qty=order_qty,
-            limit_price=limit_price,
-            post_only=post_only,
-            order_userref=order_userref,
-            deadline=deadline,
-            validate=validate,
-        )
+        call = entry.edit_order(**given_fields(locals()))
         result: EditOrderResult = await self._conns.call(call, secs)
         return result
 

@@ -15,8 +15,8 @@ import msgspec
 import pluggy
 
 if TYPE_CHECKING:
-    from .protocol._events import ChannelFrame
     from ._views import PluginContext, RequestView
+    from .protocol._events import ChannelFrame
 
 __all__ = ["Veto", "hookimpl", "hookspec"]
 

@@ -120,10 +120,19 @@ class RouterMachine(RuleBasedStateMachine):
                        "result": {"count": len(gone)}}]  # fmt: skip
         else:
             frames = [
-                {"method": "cancel_order", "req_id": rid, "success": True, "result": {"order_id": i}}
+                {
+                    "method": "cancel_order",
+                    "req_id": rid,
+                    "success": True,
+                    "result": {"order_id": i},
+                }
                 if i in gone
-                else {"method": "cancel_order", "req_id": rid, "success": False,
-                      "error": "EOrder:Unknown order"}  # fmt: skip
+                else {
+                    "method": "cancel_order",
+                    "req_id": rid,
+                    "success": False,
+                    "error": "EOrder:Unknown order",
+                }  # fmt: skip
                 for i in ids
             ]
         for f in frames:

@@ -3,6 +3,8 @@
 Checked by tests/typing/test_mypy.py (msgspec's approach): never imported or run.
 """
 
+from decimal import Decimal
+
 import krakenwire
 from krakenwire import Credentials
 
@@ -20,6 +22,23 @@ async def main(client: krakenwire.Client) -> None:
         time_in_force="gtx",  # E
     )
     await client.add_order(symbol="BTC/USD", side="buy", order_qty=[1])  # E
+    await client.add_order(
+        symbol="BTC/USD",
+        side="sell",
+        order_qty=1,
+        order_type="trailing-stop",
+        triggers={"price": 1, "price_type": "percent"},  # E
+    )
+    await client.add_order(
+        symbol="BTC/USD",
+        side="buy",
+        order_qty=1,
+        order_type="market",
+        conditional={"order_type": "market"},  # E
+    )
+    await client.add_order(symbol="BTC/USD", side="buy", order_qty=1, stp_type="newest")  # E
+    await client.add_order(symbol="BTC/USD", side="buy", order_qty=1, fee_preference="usd")  # E
+    client.balances["USD"] = Decimal(1)  # E
     await client.batch_cancel(12345)  # E
     await client.cancel_after("60")  # E
     await client.cancel_order(order_userref=["7"])  # E

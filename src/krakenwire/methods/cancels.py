@@ -158,7 +158,9 @@ def _merge_orders(request: Call, outs: list[Any]) -> Any:
             base = base or o
             parts.extend(o.replies)
         elif isinstance(o, KrakenwireError):
-            parts.extend(p for p in getattr(o, "replies", ()) if isinstance(p, res.CancelOrderReply))
+            parts.extend(
+                p for p in getattr(o, "replies", ()) if isinstance(p, res.CancelOrderReply)
+            )
     assert base is not None
     done: dict[str, res.CancelOrderReply] = {}
     errors: list[res.CancelOrderReply] = []
@@ -173,9 +175,7 @@ def _merge_orders(request: Call, outs: list[Any]) -> Any:
     return msgspec.structs.replace(base, replies=merged)
 
 
-def _stream_confirms(
-    request: Call, outs: list[Any], closed: Callable[[str], str | None]
-) -> Any:
+def _stream_confirms(request: Call, outs: list[Any], closed: Callable[[str], str | None]) -> Any:
     """A batch_cancel of order ids only, every one of which the executions stream shows
     cancelled: whichever copy did it, the named orders are gone; ``count`` is the ids named
     (a warning says the count comes from the stream)."""

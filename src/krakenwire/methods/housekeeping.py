@@ -9,7 +9,15 @@ from .. import _results as res
 from ..errors import ValidationError
 from ._spec import Call, Completion, Kind, MethodSpec, error
 
-__all__ = ["PING", "ROWS", "SUBSCRIBE", "UNSUBSCRIBE", "ping", "subscribe_executions"]
+__all__ = [
+    "PING",
+    "ROWS",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "ping",
+    "subscribe_balances",
+    "subscribe_executions",
+]
 
 
 def _ping(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
@@ -67,4 +75,13 @@ def subscribe_executions(
     params = m.SubscribeParams(
         "executions", "", snap_orders, snap_trades, order_status, ratecounter
     )
+    return Call(SUBSCRIBE, m.Subscribe(params, 0), params, [])
+
+
+def subscribe_balances(*, unsubscribe: bool = False, snapshot: bool = True) -> Call:
+    """The ``subscribe`` (or ``unsubscribe``) request of the ``balances`` channel."""
+    params = m.SubscribeParams("balances", "", snapshot=snapshot)
+    if unsubscribe:
+        params.snapshot = None
+        return Call(UNSUBSCRIBE, m.Unsubscribe(params, 0), params, [])
     return Call(SUBSCRIBE, m.Subscribe(params, 0), params, [])

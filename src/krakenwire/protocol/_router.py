@@ -27,7 +27,6 @@ from typing import Any
 import msgspec
 
 from .. import _messages as m
-from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 from .._results import CancelOrderReply, CancelOrdersResult, ChunkOutcome
 from .._views import RequestView
 from ..errors import (
@@ -53,6 +52,7 @@ from ..methods import (
 )
 from ..methods import finish_cancel_order as _finish_cancel_order
 from ..methods import remaining as _remaining
+from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 
 __all__ = ["QUIET_NS", "Router"]
 
@@ -163,8 +163,9 @@ class Router:
             ``None``. Every method but housekeeping passes it (fail closed).
         views: build a :class:`RequestView` per copy (plugins want them).
         hold_stale: hold requests rejected for a stale token for one re-send.
-        userrefs: ``userrefs(ref) -> order ids`` open in the executions view (``None`` from
-            it, or no function, while the view is not ready (userref cancels then end by :data:`QUIET_NS`).
+        userrefs: ``userrefs(ref) -> order ids`` open in the executions view; ``None`` from
+            it, or no function, while the view is not ready (userref cancels then end by
+            :data:`QUIET_NS`).
         closed: ``closed(order_id)`` -> how the executions view saw it close
             (``"canceled"``...), or ``None``: settles a failed-over cancel whose dead copy
             may have executed when the stream shows every order it named cancelled.
@@ -277,9 +278,7 @@ class Router:
             self._track_refs(c)
         return c
 
-    def send(
-        self, call: Call, now_ns: int, timeout_ns: int, conn: int = 0
-    ) -> tuple[int, bytes]:
+    def send(self, call: Call, now_ns: int, timeout_ns: int, conn: int = 0) -> tuple[int, bytes]:
         """Assign a ``req_id``, run the risk gate, encode and register ``call`` on ``conn``.
 
         Returns:
@@ -484,9 +483,7 @@ class Router:
                 return None
         elif len(replies) < call.expected:
             return None
-        return self._first(
-            self._done(c, self._collected(c, now_ns, r.time_in, r.time_out), now_ns)
-        )
+        return self._first(self._done(c, self._collected(c, now_ns, r.time_in, r.time_out), now_ns))
 
     def _collected(self, c: _Copy, now_ns: int, time_in: str = "", time_out: str = "") -> Any:
         replies = list(c.replies or ())

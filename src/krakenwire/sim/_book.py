@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import msgspec
 
+from ._balances import DEFAULT_BALANCES, LedgerRow, ledger_rows
 from ._clock import clock
 from ._execs import (
     ExecTrade,
@@ -52,6 +53,7 @@ class LedgerEntry(msgspec.Struct, kw_only=True):
 
 
 Sink = Callable[["Account", list[Row]], None]
+BalanceSink = Callable[["Account", list[LedgerRow]], None]
 
 
 class Account:
@@ -78,13 +80,18 @@ class Account:
         self.rate: dict[str, tuple[float, float]] = {}
         # Installed by the engine: called with (account, rows) after each change.
         self._sink: Sink | None = None
+        # The spot/main wallet of each asset, moved by every fill (the balances channel).
+        self.balances: dict[str, Decimal] = dict(DEFAULT_BALANCES)
+        self._balance_sink: BalanceSink | None = None
 
     def __repr__(self) -> str:
         return f"Account(api_key={self.api_key!r}, open_orders={len(self.open_orders)})"
 
-    def set_sink(self, sink: Sink | None) -> None:
-        """Install the callback that turns this account's changes into executions frames."""
+    def set_sink(self, sink: Sink | None, balances: BalanceSink | None = None) -> None:
+        """Install the callbacks that turn this account's changes into executions frames and
+        its ledger entries into balances frames."""
         self._sink = sink
+        self._balance_sink = balances
 
     # -- placing ---------------------------------------------------------------------------
 
@@ -204,15 +211,27 @@ class Account:
     def fill(
         self, order: Order, qty: Decimal, price: Decimal, fee_rate: Decimal, maker: bool, tid: int
     ) -> bool:
-        """Fill ``qty`` of ``order`` at ``price``: a ``trade`` row, and when nothing is left
-        the order leaves the book with a ``filled`` row. Returns True if it is now filled."""
-        fee = (qty * price * fee_rate).quantize(Decimal("0.00000001"))
+        """Fill ``qty`` of ``order`` at ``price``: a ``trade`` row, the two ledger entries
+        (base and quote, the fee on the asset ``order.fee_in`` names), and when nothing is
+        left the order leaves the book with a ``filled`` row. Returns True if it is now
+        filled."""
+        cost = qty * price
+        fee_quote = (cost * fee_rate).quantize(_FEE_STEP)
+        asset = order.fee_in
+        fee = fee_quote if asset == order.quote else (qty * fee_rate).quantize(_FEE_STEP)
         order.cum_qty += qty
-        order.cum_cost += qty * price
-        order.fee += fee
+        order.cum_cost += cost
+        order.fee += fee_quote
         ts = _now_text()
-        row = trade_row(order, qty, price, fee, maker, tid, ts)
+        row = trade_row(order, qty, price, fee, maker, tid, ts, asset, fee_quote)
         self.trades.append(row)
+        sign = 1 if order.side == "buy" else -1
+        base_fee = fee if asset == order.base else ZERO
+        quote_fee = fee if asset == order.quote else ZERO
+        moves = [(order.quote, -sign * cost, quote_fee), (order.base, sign * qty, base_fee)]
+        entries = ledger_rows(self.balances, moves, row.exec_id, ts)
+        if self._balance_sink is not None:
+            self._balance_sink(self, entries)
         done = order.cum_qty >= order.order_qty
         if done:
             self.remove([order.order_id])
@@ -284,6 +303,10 @@ class Account:
     def _emit(self, rows: list[Row]) -> None:
         if rows and self._sink is not None:
             self._sink(self, rows)
+
+
+ZERO = Decimal(0)
+_FEE_STEP = Decimal("0.00000001")
 
 
 def _now_text() -> str:

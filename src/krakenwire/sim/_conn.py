@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -41,7 +42,10 @@ _log = logging.getLogger("krakenwire.sim")
 _INBOUND = msgspec.json.Decoder(Inbound)
 _SUBSCRIBE = msgspec.json.Decoder(SubscribeParams)
 _CHANNEL = msgspec.json.Decoder(ChannelOnly)
-_DECODERS = {name: msgspec.json.Decoder(spec[0]) for name, spec in HANDLERS.items()}
+# float_hook: numbers typed Any in the order params arrive as exact Decimals (sim/_wire.py).
+_DECODERS = {
+    name: msgspec.json.Decoder(spec[0], float_hook=Decimal) for name, spec in HANDLERS.items()
+}
 _LOOSE: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
@@ -313,6 +317,9 @@ class Conn(WSListener):
             self._sub_err(method, req_id, None, INVALID, t_in, delay)
             return
         channel = p.channel
+        if channel == "balances":
+            self._balances(method, req_id, p, t_in, delay)
+            return
         if channel != "executions":
             self._sub_err(method, req_id, channel, INVALID, t_in, delay)
             return
@@ -341,6 +348,31 @@ class Conn(WSListener):
         self.seq += 1
         data = msgspec.Raw(eng.snapshot(acct, snap_orders, snap_trades))
         self.send(ENCODER.encode(ExecFrame("executions", "snapshot", data, self.seq)), delay)
+
+    def _balances(
+        self, method: str, req_id: int | None, p: SubscribeParams, t_in: str, delay: float
+    ) -> None:
+        """The ``balances`` channel: snapshot after the ack, then one update per ledger
+        entry (engine)."""
+        eng = self.eng
+        acct = eng.auth(p.token)
+        if acct is None:
+            self._sub_err(method, req_id, "balances", SESSION, t_in, delay)
+        elif method == "unsubscribe":
+            if eng.unsubscribe_balances(self):
+                self._resp(method, req_id, SubResult("balances"), None, t_in, delay)
+            else:
+                self._sub_err(
+                    "subscribe", req_id, "balances", "Subscription Not Found", t_in, delay
+                )
+        elif eng.balances_subscribed(self):
+            self._sub_err(method, req_id, "balances", "Already subscribed", t_in, delay)
+        else:
+            snap = eng.subscribe_balances(self, acct, p.snapshot is not False)
+            ack = SubResult("balances", snapshot=p.snapshot is not False)
+            self._resp(method, req_id, ack, None, t_in, delay)
+            if snap is not None:
+                self.send(snap, delay)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import msgspec
 
+from ._balances import LedgerRow, snapshot_rows
 from ._book import Account
 from ._clock import clock
 from ._config import SimConfig
@@ -85,11 +86,14 @@ class Engine:
         self._subs: dict[Account, dict[Peer, None]] = {}
         self._cancel_after: dict[Account, asyncio.TimerHandle] = {}
         self._deferred: list[tuple[Account, list[Row]]] = []
+        # balances channel: account -> {peer: that peer's last balances sequence}
+        self._bal_subs: dict[Account, dict[Peer, int]] = {}
+        self._deferred_ledger: list[tuple[Account, list[LedgerRow]]] = []
         self._holding = 0
         self._skip_sequence = 0
         self._timers: list[asyncio.TimerHandle] = []
         for acct in self.accounts:
-            acct.set_sink(self._on_rows)
+            acct.set_sink(self._on_rows, self._on_ledger)
         self.default_tokens = [self.mint_token(a.api_key) for a in self.accounts]
 
     # -- tokens --------------------------------------------------------------------------------
@@ -143,6 +147,47 @@ class Engine:
     def disconnected(self, peer: Peer) -> None:
         self.peers.pop(peer, None)
         self.unsubscribe(peer)
+        self.unsubscribe_balances(peer)
+
+    # -- balances channel ----------------------------------------------------------------------
+
+    def balances_subscribed(self, peer: Peer) -> bool:
+        return any(peer in peers for peers in self._bal_subs.values())
+
+    def subscribe_balances(self, peer: Peer, acct: Account, snapshot: bool) -> bytes | None:
+        """Stream ``acct``'s ledger entries to ``peer``; the snapshot frame to send after the
+        ack (None without ``snapshot``)."""
+        self._bal_subs.setdefault(acct, {})[peer] = 0
+        if not snapshot:
+            return None
+        self._bal_subs[acct][peer] = 1
+        data = msgspec.Raw(ENCODER.encode(snapshot_rows(acct.balances)))
+        return ENCODER.encode(ExecFrame("balances", "snapshot", data, 1))
+
+    def unsubscribe_balances(self, peer: Peer) -> bool:
+        """Stop ``peer``'s balances stream; False if it had none."""
+        for peers in self._bal_subs.values():
+            if peers.pop(peer, None) is not None:
+                return True
+        return False
+
+    def _on_ledger(self, acct: Account, rows: list[LedgerRow]) -> None:
+        if self._holding:
+            self._deferred_ledger.append((acct, rows))
+        else:
+            self._emit_ledger(acct, rows)
+
+    def _emit_ledger(self, acct: Account, rows: list[LedgerRow]) -> None:
+        peers = self._bal_subs.get(acct)
+        if not peers:
+            return
+        for row in rows:  # one entry per frame, as recorded
+            data = msgspec.Raw(ENCODER.encode([row]))
+            for peer in list(peers):
+                if peer.closed:
+                    continue
+                peers[peer] += 1
+                peer.send(ENCODER.encode(ExecFrame("balances", "update", data, peers[peer])))
 
     def send_status(self, peer: Peer) -> None:
         data = StatusData(self.config.version, self.system, "v2", peer.connection_id)
@@ -185,6 +230,9 @@ class Engine:
         deferred, self._deferred = self._deferred, []
         for acct, rows in deferred:
             self._emit(acct, rows)
+        ledger, self._deferred_ledger = self._deferred_ledger, []
+        for acct, entries in ledger:
+            self._emit_ledger(acct, entries)
 
     def _on_rows(self, acct: Account, rows: list[Row]) -> None:
         if self._holding:

@@ -184,6 +184,11 @@ def _triggers(order: Order, status: str, ts: str, last: Decimal | None = None) -
         "price_type": "static",
         "status": status,
     }
+    if order.trail is not None:  # a trailing stop: its distance, and where it stands now
+        out["price"] = order.trail
+        out["price_type"] = order.trail_type
+        out["actual_price"] = order.trigger_price
+        out["peak_price"] = order.peak
     if last is not None:
         out["last_price"] = last
         out["timestamp"] = ts
@@ -269,8 +274,11 @@ def trade_row(
     maker: bool,
     trade_id: int,
     ts: str,
+    fee_asset: str = "",
+    fee_usd: Decimal | None = None,
 ) -> ExecTrade:
-    """The ``trade`` row of a fill already applied to ``order``."""
+    """The ``trade`` row of a fill already applied to ``order``: ``fee`` in ``fee_asset``
+    (the quote currency by default), ``fee_usd`` its value in the quote currency."""
     return ExecTrade(
         order_id=order.order_id,
         order_userref=order.order_userref,
@@ -289,8 +297,8 @@ def trade_row(
         cum_cost=order.cum_cost,
         avg_price=order.avg_price,
         timestamp=ts,
-        fee_usd_equiv=fee,
-        fees=[Fee(order.symbol.split("/", 1)[-1], fee)],
+        fee_usd_equiv=fee if fee_usd is None else fee_usd,
+        fees=[Fee(fee_asset or order.symbol.split("/", 1)[-1], fee)],
     )
 
 

@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from ._book import Account
 from ._config import SimConfig
-from ._order import Order
+from ._order import Order, new_order_id
+from ._prices import relative
 
 __all__ = ["Market", "PricePath", "load_path"]
 
-_STOP_TYPES = frozenset(("stop-loss", "stop-loss-limit", "take-profit", "take-profit-limit"))
+_STOP_TYPES = frozenset(
+    (
+        "stop-loss",
+        "stop-loss-limit",
+        "take-profit",
+        "take-profit-limit",
+        "trailing-stop",
+        "trailing-stop-limit",
+    )
+)
+_AT_ONCE = frozenset(("market", "settle-position"))  # no margin positions here: a market order
 _QTY = Decimal("0.00000001")
 
 
@@ -119,12 +131,25 @@ class Market:
 
     def match(self, acct: Account) -> None:
         """Trigger and fill what the current prices reach."""
+        wall = time.time()
         for order in list(acct.open_orders.values()):
             if order.order_id not in acct.open_orders:
                 continue
+            if order.effective_at is not None and order.effective_at > wall:
+                continue  # scheduled (effective_time): not trading yet
             price = self.price(order.symbol)
             if order.untriggered:
+                if order.trail is not None:
+                    _trail(order, price, self._cfg.tick_size)
                 if self._reached(order, price):
+                    if order.limit_offset is not None:
+                        assert order.trigger_price is not None
+                        order.limit_price = relative(
+                            order.trigger_price,
+                            order.limit_offset,
+                            order.limit_offset_type,
+                            self._cfg.tick_size,
+                        )
                     acct.trigger(order, price)
                     self._after_trigger(acct, order, price)
             elif order.limit_price is not None and _crosses(order, price):
@@ -137,7 +162,9 @@ class Market:
         now: list[Order] = []
         for order in orders:
             price = self.price(order.symbol)
-            if order.order_type == "market":
+            if order.effective_at is not None and order.effective_at > time.time():
+                resting.append(order)  # scheduled: trades from its effective_time on
+            elif order.order_type in _AT_ONCE:
                 now.append(order)
             elif order.order_type in _STOP_TYPES:
                 resting.append(order)
@@ -153,7 +180,7 @@ class Market:
         acct.accept(resting + now, announced=True)
         for order in now:
             price = self.price(order.symbol)
-            partial = order.time_in_force != "fok" and order.order_type != "market"
+            partial = order.time_in_force != "fok" and order.order_type not in _AT_ONCE
             self._fill(acct, order, price, maker=False, partial=partial)
             if order.order_id in acct.open_orders and order.time_in_force in ("ioc", "fok"):
                 acct.close([order], "canceled", "Insufficient liquidity")
@@ -181,7 +208,7 @@ class Market:
     def _reached(self, order: Order, price: Decimal) -> bool:
         trigger = order.trigger_price
         assert trigger is not None
-        stop = order.order_type.startswith("stop-loss")
+        stop = not order.order_type.startswith("take-profit")  # trailing stops are stops
         # A stop-loss sells when the price falls to it (buys when it rises to it); a
         # take-profit sells when the price rises to it (buys when it falls to it).
         rising = (order.side == "buy") == stop
@@ -199,7 +226,54 @@ class Market:
         tid = self._trade_ids.get(order.symbol, 1000000) + 1
         self._trade_ids[order.symbol] = tid
         cfg = self._cfg
-        acct.fill(order, qty, price, cfg.maker_fee if maker else cfg.taker_fee, maker, tid)
+        done = acct.fill(order, qty, price, cfg.maker_fee if maker else cfg.taker_fee, maker, tid)
+        if done and order.conditional is not None:
+            self._close_order(acct, order)
+
+    def _close_order(self, acct: Account, parent: Order) -> None:
+        """Place the conditional close of a filled order: the other side, the filled quantity,
+        prices read against the parent's average fill price (pct/quote) or as given."""
+        c = parent.conditional or {}
+        tick = self._cfg.tick_size
+        avg = parent.avg_price
+        otype = str(c["order_type"])
+        side = "sell" if parent.side == "buy" else "buy"
+        close = Order(
+            order_id=new_order_id(),
+            symbol=parent.symbol,
+            side=side,
+            order_type=otype,
+            order_qty=parent.cum_qty,
+            limit_price=None,
+            order_userref=parent.order_userref,
+            parent_id=parent.order_id,
+        )
+        if c.get("limit_price") is not None:
+            kind = str(c.get("limit_price_type", "static"))
+            close.limit_price = relative(avg, Decimal(c["limit_price"]), kind, tick)
+        if c.get("trigger_price") is not None:
+            kind = str(c.get("trigger_price_type", "static"))
+            amount = Decimal(c["trigger_price"])
+            if otype.startswith("trailing"):
+                close.trail, close.trail_type, close.peak = amount, kind, avg
+                distance = avg - relative(avg, -amount, kind, tick)
+                close.trigger_price = avg - distance if side == "sell" else avg + distance
+            else:
+                close.trigger_price = relative(avg, amount, kind, tick)
+        self.enter(acct, [close])
+
+
+def _trail(order: Order, price: Decimal, tick: Decimal) -> None:
+    """Move a trailing stop's trigger after a better price: its peak (a sell's highest price,
+    a buy's lowest) and the trigger one distance back from it."""
+    peak = order.peak if order.peak is not None else price
+    better = price > peak if order.side == "sell" else price < peak
+    if not better:
+        return
+    order.peak = price
+    assert order.trail is not None
+    distance = price - relative(price, -order.trail, order.trail_type, tick)
+    order.trigger_price = price - distance if order.side == "sell" else price + distance
 
 
 def _crosses(order: Order, price: Decimal) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
-__all__ = ["Order", "new_exec_id", "new_order_id"]
+__all__ = ["Order", "new_exec_id", "new_ledger_id", "new_order_id"]
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 ZERO = Decimal(0)
@@ -21,6 +22,11 @@ def _kraken_id(first: str) -> str:
 def new_order_id() -> str:
     """A fresh Kraken-format order id, ``OXXXXX-XXXXX-XXXXXX`` (uppercase alphanumerics)."""
     return _kraken_id("O")
+
+
+def new_ledger_id() -> str:
+    """A fresh Kraken-format ledger entry id, ``LXXXXX-XXXXX-XXXXXX``."""
+    return _kraken_id("L")
 
 
 def new_exec_id() -> str:
@@ -57,6 +63,23 @@ class Order(msgspec.Struct, kw_only=True):
     trigger_price: Decimal | None = None
     trigger_reference: str = "last"
     triggered: bool = False
+    # A trailing stop's distance from the best price since it was placed (``trail_type`` pct
+    # or quote): ``trigger_price`` follows ``peak`` until the price turns back by ``trail``.
+    trail: Decimal | None = None
+    trail_type: str = "quote"
+    peak: Decimal | None = None
+    # A trailing-stop-limit's limit as an offset from its trigger price (``limit_price_type``
+    # pct or quote); the limit price is fixed when the trigger fires.
+    limit_offset: Decimal | None = None
+    limit_offset_type: str = "static"
+    display_qty: Decimal | None = None
+    fee_asset: str = ""  # "" is Kraken's default: quote currency buying, base selling
+    margin: bool = False
+    stp_type: str = "cancel_newest"
+    effective_at: float | None = None  # epoch second before which it does not trade
+    # The close order placed when this one fills: the add_order ``conditional`` object.
+    conditional: dict[str, Any] | None = None
+    parent_id: str | None = None  # the order whose fill placed this close order
 
     @property
     def left(self) -> Decimal:
@@ -70,3 +93,21 @@ class Order(msgspec.Struct, kw_only=True):
     @property
     def untriggered(self) -> bool:
         return self.trigger_price is not None and not self.triggered
+
+    @property
+    def base(self) -> str:
+        return self.symbol.split("/", 1)[0]
+
+    @property
+    def quote(self) -> str:
+        return self.symbol.split("/", 1)[-1]
+
+    @property
+    def fee_in(self) -> str:
+        """The asset fees are charged in: ``fee_preference``, else the quote currency on a buy
+        and the base currency on a sell (Kraken's REST flags fciq/fcib state this default)."""
+        if self.fee_asset == "base":
+            return self.base
+        if self.fee_asset == "quote":
+            return self.quote
+        return self.quote if self.side == "buy" else self.base

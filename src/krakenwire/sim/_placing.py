@@ -7,24 +7,23 @@ trigger, or fills them at once (market orders, marketable limits while the marke
 
 from __future__ import annotations
 
-import time
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from ._book import Account
 from ._clock import parse_time
 from ._ctx import (
-    DEADLINE,
     INSUFFICIENT_FUNDS,
     INVALID,
     INVALID_PRICE,
     ORDERS_LIMIT,
-    POST_ONLY_MODE,
     Ctx,
     age_cost,
     charge,
 )
 from ._engine import Engine
 from ._order import Order, new_order_id
+from ._orderrules import NO_MPP, NO_MPP_DEPRECATED, TRIGGERED, check, numbers, trigger_price
+from ._orderrules import deadline as _deadline
 from ._wire import (
     AddOrderParams,
     AmendOrderParams,
@@ -39,17 +38,12 @@ from ._wire import (
 
 __all__ = ["add_order", "amend_order", "batch_add", "edit_order"]
 
-_TRIGGERED = frozenset(("stop-loss", "stop-loss-limit", "take-profit", "take-profit-limit"))
-# An iceberg rests like a limit order here (the simulated book has no visible depth).
-_LIMITED = frozenset(("limit", "iceberg", "stop-loss-limit", "take-profit-limit"))
-_TYPES = frozenset(("limit", "iceberg", "market")) | _TRIGGERED
-_SIDES = frozenset(("buy", "sell"))
-# fok is accepted on WS v2 (docs: add_order time_in_force gtc|gtd|ioc|fok).
-_TIFS = frozenset(("gtc", "gtd", "ioc", "fok"))
+_QTY = Decimal("0.00000001")
 
 
 def add_order(eng: Engine, ctx: Ctx, acct: Account, p: AddOrderParams) -> None:
-    error = _check(eng, acct, p, p.symbol) or _deadline(p.deadline)
+    error, warnings = check(eng, acct, p, p.symbol)
+    error = error or _deadline(p.deadline)
     if error is None:
         error = charge(eng, acct, p.symbol, 1.0, True)
     if error is None and not p.validate:
@@ -58,11 +52,11 @@ def add_order(eng: Engine, ctx: Ctx, acct: Account, p: AddOrderParams) -> None:
         ctx.fail(error)
         return
     if p.validate:
-        ctx.ok(OrderIdResult(""))
+        ctx.ok(OrderIdResult("", warnings=warnings or None))
         return
     order = _order(eng, p, p.symbol)
     ctx.entry.placed = [order.order_id]
-    ctx.ok(OrderIdResult(order.order_id, order.cl_ord_id, p.order_userref))
+    ctx.ok(OrderIdResult(order.order_id, order.cl_ord_id, p.order_userref, warnings or None))
     eng.market.enter(acct, [order])
 
 
@@ -76,7 +70,7 @@ def batch_add(eng: Engine, ctx: Ctx, acct: Account, p: BatchAddParams) -> None:
         return
     # A validation failure rejects the whole batch (docs: batch_add).
     for fields in p.orders:
-        error = _check(eng, acct, fields, p.symbol)
+        error, _ = check(eng, acct, fields, p.symbol)
         if error is not None:
             ctx.fail(error)
             return
@@ -115,6 +109,10 @@ def batch_add(eng: Engine, ctx: Ctx, acct: Account, p: BatchAddParams) -> None:
 def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> None:
     ident = p.order_id if p.order_id is not None else p.cl_ord_id
     ctx.entry.requested = [ident] if ident is not None else []
+    bad = numbers(p)
+    if bad is not None:
+        ctx.fail(bad)
+        return
     if (p.order_id is None) == (p.cl_ord_id is None):
         ctx.fail(INVALID)
         return
@@ -123,11 +121,18 @@ def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> No
         ctx.fail(eng.config.amend_error)
         return
     order = acct.open_orders[found[0]]
-    bad = _bad_change(p.limit_price, p.order_qty)
+    bad = _bad_change(p.limit_price, p.order_qty, p.limit_price_type)
     if bad is None and p.trigger_price is not None and not order.untriggered:
         bad = INVALID  # only an untriggered order has a trigger price to amend
     if bad is None and p.limit_price is not None and order.limit_price is None:
-        bad = INVALID  # a market or stop order has no limit price
+        if order.limit_offset is None:
+            bad = INVALID  # a market or stop order has no limit price
+    if bad is None and p.limit_price_type is not None and order.order_type != "trailing-stop-limit":
+        bad = INVALID
+    if bad is None and p.display_qty is not None:
+        qty = p.order_qty if p.order_qty is not None else order.order_qty
+        if order.order_type != "iceberg" or not qty / 15 <= p.display_qty <= qty:
+            bad = INVALID
     if bad is not None:
         ctx.fail(bad)
         return
@@ -138,12 +143,18 @@ def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> No
         return
     if p.order_qty is not None:
         order.order_qty = p.order_qty
+    if p.display_qty is not None:
+        order.display_qty = p.display_qty
     if p.limit_price is not None:
-        order.limit_price = p.limit_price
+        if order.limit_offset is not None and not order.triggered:
+            order.limit_offset = p.limit_price
+            order.limit_offset_type = p.limit_price_type or order.limit_offset_type
+        else:
+            order.limit_price = p.limit_price
     if p.post_only is not None:
         order.post_only = p.post_only
     if p.trigger_price is not None:
-        order.trigger_price = p.trigger_price
+        _retrigger(eng, order, p.trigger_price, p.trigger_price_type)
     ctx.entry.placed = [order.order_id]
     # Both ids: the page's schema lists order_id and cl_ord_id (its example shows only the one
     # the request named).
@@ -155,9 +166,25 @@ def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> No
         eng.market.match(acct)
 
 
-def _bad_change(limit_price: Decimal | None, order_qty: Decimal | None) -> str | None:
+def _retrigger(eng: Engine, order: Order, price: Decimal, kind: str | None) -> None:
+    """A new trigger price: a trailing stop's new distance, else a price (static) or an
+    offset from the current price (pct, quote)."""
+    if order.trail is not None:
+        order.trail = price
+        order.trail_type = kind or order.trail_type
+        return
+    last = eng.market.price(order.symbol)
+    trig = {"price": price, "price_type": kind or "static"}
+    at = trigger_price(trig, order.order_type, order.side, last, eng.config.tick_size)
+    if at is not None:
+        order.trigger_price = at[0]
+
+
+def _bad_change(
+    limit_price: Decimal | None, order_qty: Decimal | None, price_type: str | None = None
+) -> str | None:
     """The error for a non-positive new price or quantity of an amend or edit."""
-    if limit_price is not None and limit_price <= 0:
+    if limit_price is not None and limit_price <= 0 and price_type not in ("pct", "quote"):
         return INVALID_PRICE
     if order_qty is not None and order_qty <= 0:
         return INVALID
@@ -166,14 +193,29 @@ def _bad_change(limit_price: Decimal | None, order_qty: Decimal | None) -> str |
 
 def edit_order(eng: Engine, ctx: Ctx, acct: Account, p: EditOrderParams) -> None:
     ctx.entry.requested = [p.order_id]
+    bad = numbers(p)
+    if bad is not None:
+        ctx.fail(bad)
+        return
     old = acct.open_orders.get(p.order_id)
     if old is None:
         ctx.fail(eng.config.amend_error)
         return
-    if p.symbol != old.symbol or old.trigger_price is not None:
-        ctx.fail(INVALID)  # edit_order is not for triggered orders (docs: edit_order)
+    # edit_order is not for triggered or conditional orders (docs: edit_order).
+    if p.symbol != old.symbol or old.trigger_price is not None or old.conditional is not None:
+        ctx.fail(INVALID)
         return
     bad = _bad_change(p.limit_price, p.order_qty)
+    if bad is None and p.no_mpp and old.order_type != "market":
+        bad = NO_MPP
+    if bad is None and p.triggers is not None:
+        bad = INVALID  # the order has no trigger to change (triggered orders are refused)
+    if bad is None and p.display_qty is not None:
+        qty = p.order_qty if p.order_qty is not None else old.order_qty
+        if old.order_type != "iceberg" or not qty / 15 <= p.display_qty <= qty:
+            bad = INVALID
+    if bad is None and p.fee_preference not in (None, "base", "quote"):
+        bad = INVALID
     if bad is not None:
         ctx.fail(bad)
         return
@@ -182,8 +224,9 @@ def edit_order(eng: Engine, ctx: Ctx, acct: Account, p: EditOrderParams) -> None
     if error is not None:
         ctx.fail(error)
         return
+    warnings = [NO_MPP_DEPRECATED] if p.no_mpp is not None else None
     if p.validate:
-        ctx.ok(EditResult("", p.order_id))
+        ctx.ok(EditResult("", p.order_id, warnings))
         return
     new = Order(
         order_id=new_order_id(),
@@ -194,79 +237,18 @@ def edit_order(eng: Engine, ctx: Ctx, acct: Account, p: EditOrderParams) -> None
         limit_price=p.limit_price if p.limit_price is not None else old.limit_price,
         order_userref=p.order_userref if p.order_userref is not None else old.order_userref,
         post_only=p.post_only if p.post_only is not None else old.post_only,
+        reduce_only=p.reduce_only if p.reduce_only is not None else old.reduce_only,
         time_in_force=old.time_in_force,
         expire_at=old.expire_at,
+        display_qty=p.display_qty if p.display_qty is not None else old.display_qty,
+        fee_asset=p.fee_preference or old.fee_asset,
+        margin=old.margin,
+        stp_type=old.stp_type,
     )  # edit_order has no cl_ord_id: the replacement carries none (kraken-ws-v2.md §4.10)
     ctx.entry.cancelled = [o.order_id for o in acct.cancel([old.order_id])]
     ctx.entry.placed = [new.order_id]
-    ctx.ok(EditResult(new.order_id, old.order_id))
+    ctx.ok(EditResult(new.order_id, old.order_id, warnings))
     eng.market.enter(acct, [new])
-
-
-def _check(eng: Engine, acct: Account, f: _OrderFields, symbol: str) -> str | None:
-    """Kraken's error string for an order that fails validation (the whole batch), else None."""
-    if "/" not in symbol or "XBT" in symbol:
-        return f"Currency pair not supported {symbol}"
-    if f.order_type not in _TYPES or f.side not in _SIDES or f.time_in_force not in _TIFS:
-        return INVALID
-    if f.cl_ord_id is not None and f.order_userref is not None:
-        return INVALID  # cl_ord_id XOR order_userref (§4.7)
-    if f.order_qty <= 0:
-        return INVALID
-    if f.order_type in _LIMITED and (f.limit_price is None or f.limit_price <= 0):
-        return INVALID_PRICE
-    if f.order_type not in _LIMITED and f.limit_price is not None:
-        return INVALID
-    if f.order_type == "market" and f.post_only:
-        return INVALID
-    if f.order_type in _TRIGGERED:
-        if _trigger_price(f, eng.market.price(symbol), eng.config.tick_size) is None:
-            return INVALID
-    elif f.triggers is not None:
-        return INVALID
-    if f.order_type == "iceberg":
-        # docs: add_order display_qty, at least 1/15 of order_qty
-        if f.display_qty is None or not f.order_qty / 15 <= f.display_qty <= f.order_qty:
-            return INVALID
-    if (f.time_in_force == "gtd") != (f.expire_time is not None):
-        return INVALID
-    if f.expire_time is not None:
-        try:
-            if parse_time(f.expire_time) <= time.time():
-                return INVALID
-        except ValueError:
-            return INVALID
-    if f.cl_ord_id is not None and acct.cl_ord_id_in_use(f.cl_ord_id):
-        return INVALID
-    if eng.system == "post_only" and not f.post_only:
-        return POST_ONLY_MODE
-    return None
-
-
-def _trigger_price(f: _OrderFields, last: Decimal, tick: Decimal) -> Decimal | None:
-    """The trigger price ``triggers`` asks for, else None (docs: add_order ``triggers``).
-
-    ``price_type`` ``static`` is a price; ``pct`` a percentage and ``quote`` an amount of the
-    quote currency away from the current price. The simulated market has one price per
-    symbol, so ``reference`` ``index`` and ``last`` both read it.
-    """
-    trig = f.triggers or {}
-    kind = trig.get("price_type", "static")
-    if trig.get("reference", "last") not in ("last", "index"):
-        return None
-    try:
-        price = Decimal(str(trig.get("price")))
-    except ArithmeticError:
-        return None
-    if not price.is_finite():
-        return None
-    if kind == "pct":
-        price = (last * (1 + price / 100) / tick).to_integral_value() * tick
-    elif kind == "quote":
-        price = last + price
-    elif kind != "static":
-        return None
-    return price if price > 0 else None
 
 
 def _engine(
@@ -279,19 +261,10 @@ def _engine(
     if acct.funds is not None:
         mkt = eng.config.market_price
         price = f.limit_price if f.limit_price is not None else mkt
-        if acct.open_notional(mkt) + notional + f.order_qty * price > acct.funds:
+        cost = f.cash_order_qty if f.order_qty is None else f.order_qty * price
+        if acct.open_notional(mkt) + notional + cost > acct.funds:
             return INSUFFICIENT_FUNDS
     return None
-
-
-def _deadline(deadline: str | None) -> str | None:
-    if deadline is None:
-        return None
-    try:
-        due = parse_time(deadline)
-    except ValueError:
-        return INVALID
-    return DEADLINE if due < time.time() else None
 
 
 def _notional(eng: Engine, o: Order) -> Decimal:
@@ -299,12 +272,18 @@ def _notional(eng: Engine, o: Order) -> Decimal:
 
 
 def _order(eng: Engine, f: _OrderFields, symbol: str) -> Order:
-    return Order(
+    """The engine's order for fields that passed :func:`check`."""
+    last = eng.market.price(symbol)
+    tick = eng.config.tick_size
+    qty = f.order_qty
+    if qty is None:  # cash_order_qty: what the quote amount buys at the current price
+        qty = (f.cash_order_qty / last).quantize(_QTY, ROUND_DOWN)
+    o = Order(
         order_id=new_order_id(),
         symbol=symbol,
         side=f.side,
         order_type=f.order_type,
-        order_qty=f.order_qty,
+        order_qty=qty,
         limit_price=f.limit_price,
         cl_ord_id=f.cl_ord_id,
         order_userref=f.order_userref or 0,
@@ -312,10 +291,23 @@ def _order(eng: Engine, f: _OrderFields, symbol: str) -> Order:
         reduce_only=f.reduce_only,
         time_in_force=f.time_in_force,
         expire_at=parse_time(f.expire_time) if f.expire_time is not None else None,
-        trigger_price=(
-            _trigger_price(f, eng.market.price(symbol), eng.config.tick_size)
-            if f.order_type in _TRIGGERED
-            else None
-        ),
-        trigger_reference=str((f.triggers or {}).get("reference", "last")),
+        display_qty=f.display_qty,
+        fee_asset=f.fee_preference or "",
+        margin=f.margin,
+        stp_type=f.stp_type or "cancel_newest",
+        effective_at=parse_time(f.effective_time) if f.effective_time is not None else None,
+        conditional=f.conditional,
     )
+    if f.order_type in TRIGGERED:
+        trig = f.triggers or {}
+        at = trigger_price(trig, f.order_type, f.side, last, tick)
+        assert at is not None  # check() refused a malformed trigger
+        o.trigger_price, o.trail = at
+        o.trigger_reference = str(trig.get("reference", "last"))
+        if o.trail is not None:
+            o.trail_type = str(trig.get("price_type"))
+            o.peak = last
+        if f.limit_price_type in ("pct", "quote"):
+            o.limit_offset, o.limit_offset_type = f.limit_price, f.limit_price_type
+            o.limit_price = None  # fixed from the trigger price when it fires
+    return o

@@ -10,7 +10,6 @@ frames use, and one shared Encoder writes decimals as exact JSON numbers.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -111,30 +110,31 @@ class CancelAfterParams(TokenParams, kw_only=True):
 
 
 class _OrderFields(_Params, kw_only=True):
-    """add_order fields (docs.kraken.com .../spot-websocket-v2/add_order); the sim rests limits.
+    """add_order fields (docs.kraken.com .../spot-websocket-v2/add_order).
 
-    Fields the sim accepts but ignores are listed so they are not "Unsupported".
+    Numbers are typed ``Any`` and decoded with ``float_hook=Decimal``: a JSON number arrives as
+    an exact ``Decimal`` (or ``int``), a string stays a ``str`` so the handler can answer
+    Kraken's recorded ``Limit_price field must be a number_float``.
     """
 
     order_type: str
     side: str
-    order_qty: Decimal
-    limit_price: Decimal | None = None
+    order_qty: Any = None
+    limit_price: Any = None
     limit_price_type: str | None = None
     time_in_force: str = "gtc"
     post_only: bool = False
     reduce_only: bool = False
     margin: bool = False
-    no_mpp: bool = False
+    no_mpp: bool | None = None
     cl_ord_id: str | None = None
     order_userref: int | None = None
     stp_type: str | None = None
-    display_qty: Decimal | None = None
+    display_qty: Any = None
     fee_preference: str | None = None
     expire_time: str | None = None
     effective_time: str | None = None
-    cash_order_qty: Decimal | None = None
-    sender_sub_id: str | None = None
+    cash_order_qty: Any = None
     triggers: dict[str, Any] | None = None
     conditional: dict[str, Any] | None = None
 
@@ -144,6 +144,7 @@ class AddOrderParams(_OrderFields, kw_only=True):
     token: str = ""
     deadline: str | None = None
     validate: bool = False
+    sender_sub_id: str | None = None
 
 
 class BatchAddParams(TokenParams, kw_only=True):
@@ -158,12 +159,12 @@ class AmendOrderParams(TokenParams, kw_only=True):
 
     order_id: str | None = None
     cl_ord_id: str | None = None
-    order_qty: Decimal | None = None
-    display_qty: Decimal | None = None
-    limit_price: Decimal | None = None
+    order_qty: Any = None
+    display_qty: Any = None
+    limit_price: Any = None
     limit_price_type: str | None = None
     post_only: bool | None = None
-    trigger_price: Decimal | None = None
+    trigger_price: Any = None
     trigger_price_type: str | None = None
     deadline: str | None = None
     symbol: str | None = None
@@ -174,14 +175,15 @@ class EditOrderParams(TokenParams, kw_only=True):
 
     order_id: str
     symbol: str
-    order_qty: Decimal | None = None
-    display_qty: Decimal | None = None
-    limit_price: Decimal | None = None
+    order_qty: Any = None
+    display_qty: Any = None
+    limit_price: Any = None
     post_only: bool | None = None
     reduce_only: bool | None = None
     order_userref: int | None = None
     triggers: dict[str, Any] | None = None
     fee_preference: str | None = None
+    no_mpp: bool | None = None
     deadline: str | None = None
     validate: bool = False
 
@@ -232,6 +234,7 @@ class OrderIdResult(msgspec.Struct, omit_defaults=True):
     order_id: str
     cl_ord_id: str | None = None
     order_userref: int | None = None
+    warnings: list[str] | None = None
 
 
 class BatchAddRow(msgspec.Struct, omit_defaults=True):
@@ -241,6 +244,7 @@ class BatchAddRow(msgspec.Struct, omit_defaults=True):
     cl_ord_id: str | None = None
     order_userref: int | None = None
     error: str | None = None
+    warnings: list[str] | None = None
 
 
 class AmendResult(msgspec.Struct, omit_defaults=True):
@@ -249,9 +253,10 @@ class AmendResult(msgspec.Struct, omit_defaults=True):
     cl_ord_id: str | None = None
 
 
-class EditResult(msgspec.Struct):
+class EditResult(msgspec.Struct, omit_defaults=True):
     order_id: str
     original_order_id: str
+    warnings: list[str] | None = None
 
 
 class SubResult(msgspec.Struct, omit_defaults=True):
@@ -259,6 +264,7 @@ class SubResult(msgspec.Struct, omit_defaults=True):
     maxratecount: int | None = None
     snap_orders: bool | None = None
     snap_trades: bool | None = None
+    snapshot: bool | None = None  # the balances ack (recorded: {"channel","snapshot"})
 
 
 class CancelAfterResult(msgspec.Struct):
