@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from krakenwire._events import ChannelFrame
+from krakenwire.protocol import ChannelFrame
 
 import krakenwire
 from krakenwire import Balances, ValidationError

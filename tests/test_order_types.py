@@ -64,7 +64,7 @@ def test_iceberg_rests_with_its_display_qty(tmp_path: Path) -> None:
         await client.amend_order(r.order_id, display_qty=Decimal("0.5"))
         assert o.display_qty == Decimal("0.5")
         with pytest.raises(KrakenAPIError) as ei:  # the sim checks 1/15 too
-            await client._link.call(_raw_add(display_qty="0.1", order_qty="3"), 5.0)
+            await client._conns.call(_raw_add(display_qty="0.1", order_qty="3"), 5.0)
         assert ei.value.error == "EGeneral:Invalid arguments"
 
     run_with(main, **MANUAL, market_path=path_file(tmp_path, "30000"))
@@ -235,7 +235,7 @@ def test_no_mpp_is_deprecated_and_only_for_market_orders(tmp_path: Path) -> None
         )
         call.params.no_mpp = True  # past the client's own check: the venue's answer
         with pytest.raises(KrakenAPIError) as ei:
-            await client._link.call(call, 5.0)
+            await client._conns.call(call, 5.0)
         assert ei.value.error == (
             "EGeneral:Invalid arguments:no_mpp order option is only available when "
             "ordertype = market"
@@ -268,7 +268,7 @@ def test_validate_and_deadline(tmp_path: Path) -> None:
         far = datetime.now(UTC) + timedelta(seconds=90)
         call.params.deadline = far.isoformat().replace("+00:00", "Z")
         with pytest.raises(KrakenAPIError) as ei2:  # the sim refuses it too
-            await client._link.call(call, 5.0)
+            await client._conns.call(call, 5.0)
         assert ei2.value.error == "EGeneral:Invalid arguments"
 
     run_with(main, **MANUAL, market_path=path_file(tmp_path, "30000"))
@@ -350,7 +350,7 @@ def test_sim_speaks_the_recorded_number_errors(error: str, field: str, value: st
         )  # fmt: skip
         setattr(call.params, field, value)  # a string where Kraken wants a JSON number
         with pytest.raises(KrakenAPIError) as ei:
-            await client._link.call(call, 5.0)
+            await client._conns.call(call, 5.0)
         assert ei.value.error == error
 
     run_with(main)
