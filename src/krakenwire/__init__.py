@@ -3,86 +3,176 @@
 A Kraken Spot WebSocket v2 trading client centred on ``batch_cancel``, built on picows and
 msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO core
 (:mod:`krakenwire.protocol`). Start with :func:`connect`.
+
+Names are imported on first use (``import krakenwire`` loads neither picows nor pluggy
+until a name that needs them is used).
 """
 
-from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
-from ._balances import Balances
-from ._config import (
-    DEFAULT_TIMEOUT,
-    ClientConfig,
-    ClientStats,
-    ConnectBudget,
-    ReconnectPolicy,
-    StateChange,
-)
-from ._connect import connect
-from ._keeper import CancelAfterKeeper
-from ._openorders import OpenOrder, OpenOrders
-from ._orders import (
-    ConditionalOrderType,
-    ConditionalSpec,
-    FeePreference,
-    OrderType,
-    PriceType,
-    Side,
-    StpType,
-    TimeInForce,
-    TriggerReference,
-    TriggerSpec,
-)
-from ._results import (
-    AddOrderResult,
-    AmendOrderResult,
-    BatchAddItem,
-    BatchAddResult,
-    BatchCancelResult,
-    CancelAfterResult,
-    CancelAllResult,
-    CancelConfirmation,
-    CancelOrderReply,
-    CancelOrderResult,
-    CancelOrdersResult,
-    ChunkOutcome,
-    EditOrderResult,
-    PongResult,
-    Reconciliation,
-)
-from ._timefmt import format_timestamp, parse_timestamp
-from ._views import OrderView, PluginContext, RequestView
-from .client import Client
-from .errors import (
-    Abandoned,
-    AuthError,
-    CancelOnlyMode,
-    ConnectError,
-    ConnectionClosed,
-    ConnectionLost,
-    DeadlineElapsed,
-    InsufficientFunds,
-    InvalidArguments,
-    InvalidOrder,
-    InvalidPrice,
-    InvalidSession,
-    KrakenAPIError,
-    KrakenwireError,
-    LocalProtocolError,
-    NotConnected,
-    NotExecuted,
-    OrdersLimitExceeded,
-    OutcomeUnknown,
-    PermissionDenied,
-    ProtocolError,
-    RateLimitExceeded,
-    RemoteProtocolError,
-    RequestTimeout,
-    RiskRejected,
-    ServiceUnavailable,
-    ValidationError,
-)
-from .hookspecs import Veto, hookimpl
-from .protocol._events import ChannelFrame
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign
+    from ._balances import Balances
+    from ._config import (
+        DEFAULT_TIMEOUT,
+        ClientConfig,
+        ClientStats,
+        ConnectBudget,
+        ReconnectPolicy,
+        StateChange,
+    )
+    from ._connect import connect
+    from ._keeper import CancelAfterKeeper
+    from ._openorders import OpenOrder, OpenOrders
+    from ._orders import (
+        ConditionalOrderType,
+        ConditionalSpec,
+        FeePreference,
+        OrderType,
+        PriceType,
+        Side,
+        StpType,
+        TimeInForce,
+        TriggerReference,
+        TriggerSpec,
+    )
+    from ._results import (
+        AddOrderResult,
+        AmendOrderResult,
+        BatchAddItem,
+        BatchAddResult,
+        BatchCancelResult,
+        CancelAfterResult,
+        CancelAllResult,
+        CancelConfirmation,
+        CancelOrderReply,
+        CancelOrderResult,
+        CancelOrdersResult,
+        ChunkOutcome,
+        EditOrderResult,
+        PongResult,
+        Reconciliation,
+    )
+    from ._timefmt import format_timestamp, parse_timestamp
+    from ._views import OrderView, PluginContext, RequestView
+    from .client import Client
+    from .errors import (
+        Abandoned,
+        AuthError,
+        CancelOnlyMode,
+        ConnectError,
+        ConnectionClosed,
+        ConnectionLost,
+        DeadlineElapsed,
+        InsufficientFunds,
+        InvalidArguments,
+        InvalidOrder,
+        InvalidPrice,
+        InvalidSession,
+        KrakenAPIError,
+        KrakenwireError,
+        LocalProtocolError,
+        NotConnected,
+        NotExecuted,
+        OrdersLimitExceeded,
+        OutcomeUnknown,
+        PermissionDenied,
+        ProtocolError,
+        RateLimitExceeded,
+        RemoteProtocolError,
+        RequestTimeout,
+        RiskRejected,
+        ServiceUnavailable,
+        ValidationError,
+    )
+    from .hookspecs import Veto, hookimpl
+    from .protocol._events import ChannelFrame
+
+# public name -> (module, attribute): loaded by __getattr__ on first use
+_LAZY: dict[str, tuple[str, str]] = {
+    "Abandoned": (".errors", "Abandoned"),
+    "AddOrderResult": ("._results", "AddOrderResult"),
+    "AmendOrderResult": ("._results", "AmendOrderResult"),
+    "AuthError": (".errors", "AuthError"),
+    "Balances": ("._balances", "Balances"),
+    "BatchAddItem": ("._results", "BatchAddItem"),
+    "BatchAddResult": ("._results", "BatchAddResult"),
+    "BatchCancelResult": ("._results", "BatchCancelResult"),
+    "CancelAfterKeeper": ("._keeper", "CancelAfterKeeper"),
+    "CancelAfterResult": ("._results", "CancelAfterResult"),
+    "CancelAllResult": ("._results", "CancelAllResult"),
+    "CancelConfirmation": ("._results", "CancelConfirmation"),
+    "CancelOnlyMode": (".errors", "CancelOnlyMode"),
+    "CancelOrderReply": ("._results", "CancelOrderReply"),
+    "CancelOrderResult": ("._results", "CancelOrderResult"),
+    "CancelOrdersResult": ("._results", "CancelOrdersResult"),
+    "ChannelFrame": (".protocol._events", "ChannelFrame"),
+    "ChunkOutcome": ("._results", "ChunkOutcome"),
+    "Client": (".client", "Client"),
+    "ClientConfig": ("._config", "ClientConfig"),
+    "ClientStats": ("._config", "ClientStats"),
+    "ConditionalOrderType": ("._orders", "ConditionalOrderType"),
+    "ConditionalSpec": ("._orders", "ConditionalSpec"),
+    "ConnectBudget": ("._config", "ConnectBudget"),
+    "ConnectError": (".errors", "ConnectError"),
+    "ConnectionClosed": (".errors", "ConnectionClosed"),
+    "ConnectionLost": (".errors", "ConnectionLost"),
+    "Credentials": ("._auth", "Credentials"),
+    "CredentialsError": ("._auth", "CredentialsError"),
+    "DEFAULT_TIMEOUT": ("._config", "DEFAULT_TIMEOUT"),
+    "DeadlineElapsed": (".errors", "DeadlineElapsed"),
+    "EditOrderResult": ("._results", "EditOrderResult"),
+    "FeePreference": ("._orders", "FeePreference"),
+    "InsufficientFunds": (".errors", "InsufficientFunds"),
+    "InvalidArguments": (".errors", "InvalidArguments"),
+    "InvalidOrder": (".errors", "InvalidOrder"),
+    "InvalidPrice": (".errors", "InvalidPrice"),
+    "InvalidSession": (".errors", "InvalidSession"),
+    "KrakenAPIError": (".errors", "KrakenAPIError"),
+    "KrakenwireError": (".errors", "KrakenwireError"),
+    "LocalProtocolError": (".errors", "LocalProtocolError"),
+    "NotConnected": (".errors", "NotConnected"),
+    "NotExecuted": (".errors", "NotExecuted"),
+    "OpenOrder": ("._openorders", "OpenOrder"),
+    "OpenOrders": ("._openorders", "OpenOrders"),
+    "OrderType": ("._orders", "OrderType"),
+    "OrderView": ("._views", "OrderView"),
+    "OrdersLimitExceeded": (".errors", "OrdersLimitExceeded"),
+    "OutcomeUnknown": (".errors", "OutcomeUnknown"),
+    "PermissionDenied": (".errors", "PermissionDenied"),
+    "PluginContext": ("._views", "PluginContext"),
+    "PongResult": ("._results", "PongResult"),
+    "PriceType": ("._orders", "PriceType"),
+    "ProtocolError": (".errors", "ProtocolError"),
+    "RateLimitExceeded": (".errors", "RateLimitExceeded"),
+    "Reconciliation": ("._results", "Reconciliation"),
+    "ReconnectPolicy": ("._config", "ReconnectPolicy"),
+    "RemoteProtocolError": (".errors", "RemoteProtocolError"),
+    "RequestTimeout": (".errors", "RequestTimeout"),
+    "RequestView": ("._views", "RequestView"),
+    "RiskRejected": (".errors", "RiskRejected"),
+    "ServiceUnavailable": (".errors", "ServiceUnavailable"),
+    "Side": ("._orders", "Side"),
+    "StateChange": ("._config", "StateChange"),
+    "StpType": ("._orders", "StpType"),
+    "TimeInForce": ("._orders", "TimeInForce"),
+    "Token": ("._auth", "Token"),
+    "TokenFetcher": ("._auth", "TokenFetcher"),
+    "TriggerReference": ("._orders", "TriggerReference"),
+    "TriggerSpec": ("._orders", "TriggerSpec"),
+    "ValidationError": (".errors", "ValidationError"),
+    "Veto": (".hookspecs", "Veto"),
+    "connect": ("._connect", "connect"),
+    "format_timestamp": ("._timefmt", "format_timestamp"),
+    "hookimpl": (".hookspecs", "hookimpl"),
+    "parse_timestamp": ("._timefmt", "parse_timestamp"),
+    "sign": ("._auth", "sign"),
+}
 
 __all__ = [
     "Abandoned",
@@ -163,3 +253,17 @@ __all__ = [
     "parse_timestamp",
     "sign",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'krakenwire' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

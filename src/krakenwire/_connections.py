@@ -107,7 +107,7 @@ class Connections:
             )
             life = Lifecycle(
                 config,
-                _Token(router, i),  # type: ignore[arg-type]
+                _Token(router, i),
                 link,
                 plugins,
                 stats,
@@ -363,7 +363,7 @@ class Connections:
             if audit is not None and ev.request is not None and self.loop is not None:  # type: ignore[union-attr]
                 self.loop.call_soon(audit, ev.request, ev.outcome, ev.elapsed_ns, self.context)  # type: ignore[union-attr]
         elif t is Stale:
-            self.links[ev.conn].on_stale(ev)  # type: ignore[union-attr]
+            self.links[ev.conn].on_stale(ev)  # type: ignore[union-attr,arg-type]
         elif t is Malformed:
             n = self.stats.malformed
             if n <= 10 or n % 1000 == 0:

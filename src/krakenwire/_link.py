@@ -11,19 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import picows
 
+from ._config import ClientStats
 from .methods import Call
 from .protocol._events import ChannelFrame, Stale
 
-if TYPE_CHECKING:
-    import asyncio
-
-    from ._connections import Connections
-
-__all__ = ["Link"]
+__all__ = ["Hub", "Link"]
 
 log = logging.getLogger("krakenwire")
 _TEXT = picows.WSMsgType.TEXT
@@ -31,6 +27,30 @@ _CLOSE = picows.WSMsgType.CLOSE
 _CONT = picows.WSMsgType.CONTINUATION
 _now_ns = time.monotonic_ns
 _MAX_MESSAGE = 16 * 1024 * 1024  # a fragmented message larger than this is dropped
+
+
+class Hub(Protocol):
+    """What a link uses of the client's connections (:class:`~._connections.Connections`)."""
+
+    stats: ClientStats
+
+    def attach(self) -> None: ...
+
+    def frame(self, conn: int, payload: bytes | memoryview, now: int) -> None: ...
+
+    def lost(self, conn: int) -> None: ...
+
+    def start(
+        self, call: Call, timeout: float, waiter: Any = None, conn: int | None = None
+    ) -> tuple[int, Any]: ...
+
+    async def call(
+        self, call: Call, timeout: float, hedge: bool = False, conn: int | None = None
+    ) -> Any: ...
+
+    def resend_held(self, conn: int) -> None: ...
+
+    def fail_held(self, conn: int) -> None: ...
 
 
 class _Listener(picows.WSListener):
@@ -109,7 +129,7 @@ class Link:
     outcome or its failover re-send) are set by the lifecycle.
     """
 
-    def __init__(self, conns: Connections, conn: int) -> None:
+    def __init__(self, conns: Hub, conn: int) -> None:
         self.conns = conns
         self.conn = conn
         self.on_channel: Callable[[ChannelFrame], None] = _ignore
@@ -175,7 +195,3 @@ class Link:
 
 def _ignore(_: Any) -> None:
     pass
-
-
-if TYPE_CHECKING:
-    _Loop = asyncio.AbstractEventLoop

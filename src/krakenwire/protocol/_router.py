@@ -9,14 +9,7 @@ twice), deadlines (:meth:`Router.tick`), connection loss and the failover re-sen
 stale-token re-sends. Time comes in as an argument; the module imports neither asyncio nor
 picows, so it is tested with literal bytes and no event loop.
 
-Vocabulary: a *request* is what a caller waits on (its ``handle``); a *copy* is one frame of it
-on one connection (its own ``req_id``). A plain request is one copy whose ``req_id`` is its
-handle. A hedged request has two copies (one per socket); a request re-sent by a failover has the
-dead copy and the new one. Every copy gets its own audit event (an intent is paired with its own
-outcome by ``req_id``); the caller gets one outcome, merged by the rules of
-:mod:`krakenwire.methods` (``spec.proves``/``spec.merge``): a copy settles a request early only
-with a reply that proves the whole outcome; otherwise every copy is awaited and merged, and an
-error from one copy is never the answer while another may have executed.
+The records it keeps and the rules that merge copies are in :mod:`._copies`.
 """
 
 from __future__ import annotations
@@ -27,15 +20,13 @@ from typing import Any
 import msgspec
 
 from .. import _messages as m
-from .._results import CancelOrderReply, CancelOrdersResult, ChunkOutcome
+from .._results import CancelOrderReply
 from .._views import RequestView
 from ..errors import (
     Abandoned,
     ConnectionLost,
     InvalidSession,
     KrakenwireError,
-    NotExecuted,
-    OutcomeUnknown,
     RemoteProtocolError,
     RequestTimeout,
     RiskRejected,
@@ -50,8 +41,19 @@ from ..methods import (
     encode_call,
     reply_key,
 )
-from ..methods import finish_cancel_order as _finish_cancel_order
 from ..methods import remaining as _remaining
+from ._copies import (
+    OPEN,
+    QUIET_NS,
+    Copy,
+    Fate,
+    Group,
+    assemble,
+    collected,
+    merge,
+    new_refs,
+    refs_complete,
+)
 from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 
 __all__ = ["QUIET_NS", "Router"]
@@ -62,92 +64,7 @@ _decode_data = m.DATA_DECODER.decode
 _HOUSEKEEPING = Kind.HOUSEKEEPING
 _PER_MATCHED = Completion.PER_MATCHED_ORDER
 _MAX_ID = 2**31 - 1
-# A userref cancel without an executions view ends this long after its last reply ("complete as
-# far as known": Kraken's replies for one request leave together; nothing says how many).
-QUIET_NS = 20_000_000
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError)
-
-
-class _Copy:
-    """One frame of a request on one connection (internal)."""
-
-    __slots__ = (
-        "rid",
-        "conn",
-        "call",
-        "sent_ns",
-        "deadline",
-        "replies",
-        "seen",
-        "held",
-        "view",
-        "gen",
-        "fate",
-        "group",
-        "chunk",
-        "refs",
-    )
-
-    def __init__(
-        self, rid: int, conn: int, call: Call, now_ns: int, deadline: int, view: Any, gen: int
-    ) -> None:
-        self.rid = rid
-        self.conn = conn
-        self.call = call
-        self.sent_ns = now_ns
-        self.deadline = deadline
-        self.replies: list[CancelOrderReply] | None = None
-        self.seen: set[str] | None = None
-        self.held: KrakenwireError | None = None  # the stale-token rejection, while held
-        self.view = view
-        self.gen = gen
-        self.fate: _Fate | None = None  # set when the request has (or had) more than one copy
-        self.group: _Group | None = None  # set for a chunk of one cancel_orders
-        self.chunk = 0  # which chunk of the group
-        self.refs: _Refs | None = None  # set for a cancel_order by order_userref
-
-
-class _Fate:
-    """The caller's side of a request with several copies: their outcomes, merged."""
-
-    __slots__ = ("handle", "call", "copies", "outcomes", "failed_over", "hedged", "closed")
-
-    def __init__(self, handle: int, call: Call, hedged: bool) -> None:
-        self.handle = handle
-        self.call = call
-        self.copies: list[_Copy] = []
-        self.outcomes: list[Any] = []  # per copy: a result, an error, or _OPEN
-        self.failed_over = False
-        self.hedged = hedged
-        self.closed = False  # settled: a copy still open is only audited when it ends
-
-
-class _Group:
-    """The chunks of one ``cancel_orders``: one outcome for the caller when the last settles."""
-
-    __slots__ = ("handle", "parts", "outcomes", "left", "unsent")
-
-    def __init__(self, handle: int, parts: list[list[str]]) -> None:
-        self.handle = handle
-        self.parts = parts
-        self.outcomes: list[Any] = [None] * len(parts)
-        self.left = len(parts)
-        self.unsent: KrakenwireError | None = None
-
-
-class _Refs:
-    """What the executions stream said about the orders a userref cancel names."""
-
-    __slots__ = ("known", "closed", "last_ns", "exact")
-
-    def __init__(self, known: set[str] | None) -> None:
-        self.known = known  # open orders with these userrefs (None: no view to ask)
-        self.closed: dict[str, str] = {}  # order_id -> closing status, seen since the send
-        self.last_ns = 0  # when the last reply arrived
-        self.exact = known is not None
-
-
-_OPEN: Any = object()  # a copy still on the wire
 
 
 class Router:
@@ -179,10 +96,10 @@ class Router:
         self._tokens = [token] * conns
         self._gens = [0] * conns  # token generation per connection: +1 per set_token
         self._next_id = first_req_id
-        self._wire: dict[int, _Copy] = {}  # req_id -> copy on the wire (or held)
-        self._fates: dict[int, _Fate] = {}  # handle -> multi-copy request
-        self._groups: dict[int, _Group] = {}  # handle -> cancel_orders group
-        self._refs: set[_Copy] = set()  # userref cancels pending
+        self._wire: dict[int, Copy] = {}  # req_id -> copy on the wire (or held)
+        self._fates: dict[int, Fate] = {}  # handle -> multi-copy request
+        self._groups: dict[int, Group] = {}  # handle -> cancel_orders group
+        self._refs: set[Copy] = set()  # userref cancels pending
         self.check: Callable[[RequestView], None] | None = None
         self.views = False
         self.hold_stale = False
@@ -245,7 +162,7 @@ class Router:
         return rid
 
     @staticmethod
-    def _handle(c: _Copy) -> int:
+    def _handle(c: Copy) -> int:
         f = c.fate
         return f.handle if f is not None else c.rid
 
@@ -271,8 +188,8 @@ class Router:
 
     def _register(
         self, call: Call, rid: int, conn: int, now_ns: int, deadline: int, view: Any
-    ) -> _Copy:
-        c = _Copy(rid, conn, call, now_ns, deadline, view, self._gens[conn])
+    ) -> Copy:
+        c = Copy(rid, conn, call, now_ns, deadline, view, self._gens[conn])
         self._wire[rid] = c
         if call.spec.completion is _PER_MATCHED:
             self._track_refs(c)
@@ -312,14 +229,14 @@ class Router:
         self._gate(twin, v2)
         d1, d2 = encode_call(call), encode_call(twin)
         deadline = now_ns + timeout_ns
-        fate = _Fate(rid1, call, hedged=True)
+        fate = Fate(rid1, call, hedged=True)
         for c in (
             self._register(call, rid1, conns[0], now_ns, deadline, v1),
             self._register(twin, rid2, conns[1], now_ns, deadline, v2),
         ):
             c.fate = fate
             fate.copies.append(c)
-            fate.outcomes.append(_OPEN)
+            fate.outcomes.append(OPEN)
         self._fates[rid1] = fate
         return rid1, [(conns[0], d1), (conns[1], d2)]
 
@@ -343,7 +260,7 @@ class Router:
             self._gate(call, view)
         frames = [encode_call(call) for call in calls]
         handle = self._new_id()
-        group = _Group(handle, parts)
+        group = Group(handle, parts)
         deadline = now_ns + timeout_ns
         for i, (call, rid, view) in enumerate(staged):
             c = self._register(call, rid, conn, now_ns, deadline, view)
@@ -364,7 +281,7 @@ class Router:
             del self._wire[c.rid]
             # The caller waits on the first req_id: the re-send joins it as a second copy
             # (the first was refused, so it executed nothing; its audit record says so).
-            fate = c.fate = _Fate(c.rid, c.call, hedged=False)
+            fate = c.fate = Fate(c.rid, c.call, hedged=False)
             fate.copies.append(c)
             fate.outcomes.append(c.held)
             self._fates[c.rid] = fate
@@ -373,7 +290,7 @@ class Router:
             call = c.call
             call.req.req_id = rid
             call.params.token = self._tokens[conn]
-            n = _Copy(rid, conn, call, c.sent_ns, c.deadline, None, self._gens[conn])
+            n = Copy(rid, conn, call, c.sent_ns, c.deadline, None, self._gens[conn])
             n.fate, n.group, n.chunk, n.refs = fate, c.group, c.chunk, c.refs
             if c.refs is not None:
                 self._refs.discard(c)
@@ -381,7 +298,7 @@ class Router:
             if c.view is not None:
                 n.view = call.view(rid, resent=True, handle=fate.handle)
             fate.copies.append(n)
-            fate.outcomes.append(_OPEN)
+            fate.outcomes.append(OPEN)
             self._wire[rid] = n
             out.append((fate.handle, _encode(call.req)))
         return out
@@ -449,7 +366,7 @@ class Router:
             self.outbox.extend(events[1:])
         return events[0]
 
-    def _part(self, c: _Copy, r: m.Reply, now_ns: int) -> Event | None:
+    def _part(self, c: Copy, r: m.Reply, now_ns: int) -> Event | None:
         """One reply of a multi-reply request (``cancel_order``)."""
         call = c.call
         replies = c.replies
@@ -479,58 +396,17 @@ class Router:
         refs = c.refs
         if refs is not None:
             refs.last_ns = now_ns
-            if not self._refs_complete(c, refs):
+            if not refs_complete(c, refs):
                 return None
         elif len(replies) < call.expected:
             return None
-        return self._first(self._done(c, self._collected(c, now_ns, r.time_in, r.time_out), now_ns))
-
-    def _collected(self, c: _Copy, now_ns: int, time_in: str = "", time_out: str = "") -> Any:
-        replies = list(c.replies or ())
-        refs = c.refs
-        if refs is not None:
-            answered = {p.order_id for p in replies if p.error is None}
-            for oid, status in refs.closed.items():
-                if status == "canceled" and oid not in answered:
-                    replies.append(
-                        CancelOrderReply(
-                            oid, None, None, ["cancelled per the executions stream (no reply)"]
-                        )
-                    )
-        res = _finish_cancel_order(replies, c.rid, now_ns - c.sent_ns, time_in, time_out)
-        if refs is not None:
-            res.exact = refs.exact
-        return res
+        return self._first(self._done(c, collected(c, now_ns, r.time_in, r.time_out), now_ns))
 
     # ---- userref cancels: completion from the executions stream ---------------------------
 
-    def _track_refs(self, c: _Copy) -> None:
-        lookup = self.userrefs
-        known: set[str] | None = None
-        if lookup is not None:
-            known = set()
-            for ref in c.call.ids:
-                found = lookup(int(ref))
-                if found is None:  # the view is not ready: nothing to complete from
-                    known = None
-                    break
-                known.update(found)
-        c.refs = _Refs(known)
+    def _track_refs(self, c: Copy) -> None:
+        c.refs = new_refs(c.call, self.userrefs)
         self._refs.add(c)
-
-    def _refs_complete(self, c: _Copy, refs: _Refs) -> bool:
-        """A userref cancel is complete when every order the view knows for its userrefs
-        is answered or closed, and the stream has caught up with the engine (it showed a
-        cancel since the send, or every reply was an error); without a view, see tick()."""
-        if refs.known is None or not c.replies:
-            return False
-        answered = c.seen or set()
-        for oid in refs.known:
-            if "#" + oid not in answered and oid not in refs.closed:
-                return False
-        # A cancel event since the send: the stream has passed the engine's handling of a
-        # cancel (a fill may predate ours, so it proves nothing).
-        return "canceled" in refs.closed.values() or not answered
 
     def order_seen(
         self, order_id: str, userref: int | None, status: str | None, now_ns: int
@@ -550,13 +426,13 @@ class Router:
                 refs.known.add(order_id)
                 continue
             refs.closed[order_id] = status
-            if self._refs_complete(c, refs):
-                out.extend(self._done(c, self._collected(c, now_ns), now_ns))
+            if refs_complete(c, refs):
+                out.extend(self._done(c, collected(c, now_ns), now_ns))
         return out
 
     # ---- outcomes -------------------------------------------------------------------------
 
-    def _done(self, c: _Copy, outcome: Any, now_ns: int) -> list[Event]:
+    def _done(self, c: Copy, outcome: Any, now_ns: int) -> list[Event]:
         """Copy ``c`` has its outcome: settle it, and the request it belongs to."""
         if (
             type(outcome) is InvalidSession
@@ -585,8 +461,8 @@ class Router:
         i = fate.copies.index(c)
         fate.outcomes[i] = outcome
         events: list[Event] = [Absorbed(c.rid, outcome, c.view, elapsed)]
-        final = self._merge(fate, i)
-        if final is _OPEN:
+        final = merge(fate, i, self.closed)
+        if final is OPEN:
             return events
         self._close_fate(fate)
         # The caller's event first: it wakes the waiter before the audit work.
@@ -596,50 +472,13 @@ class Router:
             return [Failed(fate.handle, final, None, elapsed), *events]
         return [Completed(fate.handle, final, None, elapsed), *events]
 
-    def _merge(self, fate: _Fate, latest: int) -> Any:
-        """The request's outcome, or ``_OPEN`` while a copy may still change it."""
-        spec = fate.call.spec
-        outs = fate.outcomes
-        got = outs[latest]
-        if not isinstance(got, KrakenwireError):
-            proves = spec.proves
-            if proves is not None and proves(fate.call, fate.copies[latest].call, got):
-                return self._mark(fate, spec.merge(fate.call, [o for o in outs if o is not _OPEN]))
-        if _OPEN in outs:
-            return _OPEN
-        wins = [o for o in outs if _ok(o)]
-        unknown = next((o for o in outs if isinstance(o, OutcomeUnknown)), None)
-        if unknown is not None:
-            confirmed = spec.confirmed
-            if confirmed is not None and wins and self.closed is not None:
-                # The executions stream may know: every order named closed by a cancel.
-                known = confirmed(fate.call, outs, self.closed)
-                if known is not None:
-                    return self._mark(fate, known)
-            # A copy may have executed and nothing proves the whole: the outcome is unknown,
-            # with what the other copies answered.
-            unknown.replies = [*unknown.replies, *wins]
-            return unknown
-        if wins:
-            return self._mark(fate, spec.merge(fate.call, outs))
-        # Every copy was refused: nothing executed. The first copy's refusal is the answer.
-        return next(o for o in outs if isinstance(o, NotExecuted))
-
-    @staticmethod
-    def _mark(fate: _Fate, result: Any) -> Any:
-        if fate.failed_over and hasattr(result, "failed_over"):
-            result.failed_over = True
-        if fate.hedged and hasattr(result, "hedged"):
-            result.hedged = True
-        return result
-
-    def _close_fate(self, fate: _Fate) -> None:
+    def _close_fate(self, fate: Fate) -> None:
         # A copy still open stays on the wire: its own reply (or deadline) ends it, audited as
         # Absorbed; it changes nothing for the caller.
         self._fates.pop(fate.handle, None)
         fate.closed = True
 
-    def _chunk(self, c: _Copy, outcome: Any, view: Any, elapsed: int) -> list[Event]:
+    def _chunk(self, c: Copy, outcome: Any, view: Any, elapsed: int) -> list[Event]:
         """One chunk of a ``cancel_orders`` settled: audit it; the last one settles the group."""
         group = c.group
         assert group is not None
@@ -664,7 +503,7 @@ class Router:
             refs = c.refs
             assert refs is not None
             if c.replies and now_ns - refs.last_ns >= QUIET_NS:
-                out.extend(self._done(c, self._collected(c, now_ns), now_ns))
+                out.extend(self._done(c, collected(c, now_ns), now_ns))
         for c in [c for c in self._wire.values() if c.deadline <= now_ns]:
             if self._wire.get(c.rid) is not c:
                 continue  # closed by a merge in this same sweep
@@ -714,7 +553,7 @@ class Router:
             fate = c.fate
             # A copy whose request is settled (its twin proved it) or whose twin is still open
             # is not re-sent: the other copy answers for the request.
-            alone = fate is None or (not fate.closed and fate.outcomes.count(_OPEN) == 1)
+            alone = fate is None or (not fate.closed and fate.outcomes.count(OPEN) == 1)
             if to is not None and alone and spec.idempotent and spec.kind is Kind.CANCEL:
                 resends.append(self._move(c, to, now_ns))
             events.extend(
@@ -731,14 +570,14 @@ class Router:
             )
         return events, resends
 
-    def _move(self, c: _Copy, to: int, now_ns: int) -> tuple[int, bytes]:
+    def _move(self, c: Copy, to: int, now_ns: int) -> tuple[int, bytes]:
         """Re-send what ``c`` left unanswered on connection ``to``, as a new copy of its
         request (registered before ``c`` gets its outcome, so the request stays open)."""
         fate = c.fate
         if fate is None:
-            fate = c.fate = _Fate(c.rid, c.call, hedged=False)
+            fate = c.fate = Fate(c.rid, c.call, hedged=False)
             fate.copies.append(c)
-            fate.outcomes.append(_OPEN)
+            fate.outcomes.append(OPEN)
             self._fates[c.rid] = fate
         fate.failed_over = True
         again = _remaining(c.call, c.replies or [])
@@ -747,12 +586,12 @@ class Router:
         if again.params is not None:
             again.params.token = self._tokens[to]
         view = again.view(rid, True, fate.handle) if c.view is not None else None
-        n = _Copy(rid, to, again, now_ns, c.deadline, view, self._gens[to])
+        n = Copy(rid, to, again, now_ns, c.deadline, view, self._gens[to])
         n.fate, n.group, n.chunk = fate, c.group, c.chunk
         if again.spec.completion is _PER_MATCHED:
             self._track_refs(n)
         fate.copies.append(n)
-        fate.outcomes.append(_OPEN)
+        fate.outcomes.append(OPEN)
         self._wire[rid] = n
         return rid, encode_call(again)
 
@@ -782,16 +621,16 @@ class Router:
             if first is not None:
                 out.insert(0, Failed(handle, first, None, 0))
             return out
-        c = self._wire.get(handle)
-        if c is None or c.fate is not None or c.group is not None:
+        one = self._wire.get(handle)
+        if one is None or one.fate is not None or one.group is not None:
             return []
-        return self._abandon_copy(c, now_ns)
+        return self._abandon_copy(one, now_ns)
 
-    def _abandon_copy(self, c: _Copy, now_ns: int) -> list[Event]:
+    def _abandon_copy(self, c: Copy, now_ns: int) -> list[Event]:
         err = c.held or self._unknown(c, Abandoned, "the caller stopped waiting")
         return self._done(c, err, now_ns)
 
-    def _unknown(self, c: _Copy, cls: type[Any], why: str) -> KrakenwireError:
+    def _unknown(self, c: Copy, cls: type[Any], why: str) -> KrakenwireError:
         name, ids = c.call.spec.name, c.call.all_ids
         err: KrakenwireError = cls(  # an OutcomeUnknown
             f"{name} req_id={c.rid} naming {len(ids)} id(s): {why}",
@@ -801,18 +640,3 @@ class Router:
             replies=c.replies or (),
         )
         return err
-
-
-def _ok(o: Any) -> bool:
-    return o is not _OPEN and not isinstance(o, KrakenwireError)
-
-
-def assemble(group: _Group) -> CancelOrdersResult:
-    """One :class:`CancelOrdersResult` from each chunk's outcome (and the unsent rest)."""
-    chunks = []
-    for part, out in zip(group.parts, group.outcomes, strict=True):
-        if isinstance(out, KrakenwireError):
-            chunks.append(ChunkOutcome(list(part), None, out))
-        else:
-            chunks.append(ChunkOutcome(list(part), out, None))
-    return CancelOrdersResult(chunks)
