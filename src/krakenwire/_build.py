@@ -45,7 +45,11 @@ _CANCEL_ORDER = METHODS["cancel_order"]
 
 
 def batch_cancel(
-    orders: Iterable[Any], cl_ord_id: Iterable[Any] | None = None, *, unified: bool = False
+    orders: Iterable[Any],
+    cl_ord_id: Iterable[Any] | None = None,
+    *,
+    unified: bool = False,
+    allow_userref_zero: bool = False,
 ) -> Call:
     """One ``batch_cancel`` of 2..50 ids (orders + cl_ord_id together).
 
@@ -53,11 +57,13 @@ def batch_cancel(
         orders: Kraken order ids or ``order_userref`` numbers (ints become strings).
         cl_ord_id: client order ids, optional.
         unified: the unified-WS variant (``asset_class``; no order_userref).
+        allow_userref_zero: send the ``order_userref`` 0 (refused by default: it is the
+            userref of every order placed without one).
 
     Raises:
-        ValidationError: bad ids or count.
+        ValidationError: bad ids or count, a control character in an id, a userref 0.
     """
-    ids = check_order_ids(orders)
+    ids = check_order_ids(orders, allow_userref_zero=allow_userref_zero)
     if unified:
         _check_unified(ids)
     cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id is not None else None
@@ -80,13 +86,15 @@ def cancel_order(
     order_userref: Iterable[Any] | None = None,
     *,
     matched: Callable[[int], int] | None = None,
+    allow_userref_zero: bool = False,
 ) -> Call:
     """One ``cancel_order`` naming one kind of id (Kraken's rule); Kraken answers once per
     order.
 
     Completion: one reply per ``order_id``/``cl_ord_id``; for ``order_userref`` (which may name
     several orders) one reply per order it names, counted by ``matched(ref)`` (the open-order
-    view), at least one per userref (an unknown one is answered with an error).
+    view), at least one per userref (an unknown one is answered with an error). The userref 0
+    is refused unless ``allow_userref_zero`` (it names every order placed without a userref).
     """
     given = [
         k
@@ -113,7 +121,7 @@ def cancel_order(
         params = m.CancelOrderParams("", cl_ord_id=ids)
         expected, key = len(ids), "cl_ord_id"
     else:
-        refs = check_userrefs(order_userref or ())
+        refs = check_userrefs(order_userref or (), allow_userref_zero=allow_userref_zero)
         params = m.CancelOrderParams("", order_userref=refs)
         ids = [str(r) for r in refs]
         expected = sum(max(1, matched(r)) for r in refs) if matched is not None else len(refs)

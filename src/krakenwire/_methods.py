@@ -20,6 +20,7 @@ import msgspec
 
 from . import _messages as m
 from . import _results as res
+from . import _shapes
 from ._views import OrderView, RequestView, order_view
 from .errors import KrakenAPIError, RemoteProtocolError, reply_error
 
@@ -151,7 +152,8 @@ _EMPTY: list[str] = []
 # Errors that answer one order of a multi-id cancel_order; any other error as the FIRST reply
 # rejects the whole request (after a per-order reply, every error answers one order).
 PER_ORDER_ERRORS = frozenset({"EOrder:Invalid order", "EOrder:Unknown order"})
-_decode_count = m.BATCH_CANCEL_DECODER.decode
+_accepted = _shapes.accepted
+_read_count = _shapes.read_count
 
 
 def _error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
@@ -159,13 +161,15 @@ def _error(r: m.Reply, method: str) -> KrakenAPIError | RemoteProtocolError:
 
 
 def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return _error(r, "batch_cancel")
-    w = _decode_count(r.result)
+    # result.count or the recorded top-level orders_cancelled; bytes (the frame's buffer is
+    # reused by picows after this callback); unreadable -> None + shape_warnings.
+    count, warnings_raw, shape = _read_count(r, "batch_cancel")
     return res.BatchCancelResult(
-        count=w.count,
-        # bytes(): the frame's buffer is reused by picows after this callback.
-        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        count=count,
+        warnings_raw=warnings_raw,
+        shape_warnings=shape,
         orders=call.ids,
         cl_ord_id=call.cl_ord_ids,
         req_id=rid,
@@ -176,12 +180,13 @@ def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return _error(r, "cancel_all")
-    w = _decode_count(r.result)
+    count, warnings_raw, shape = _read_count(r, "cancel_all")
     return res.CancelAllResult(
-        count=w.count,
-        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        count=count,
+        warnings_raw=warnings_raw,
+        shape_warnings=shape,
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -190,13 +195,14 @@ def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return _error(r, "cancel_all_orders_after")
-    w = m.CANCEL_AFTER_DECODER.decode(r.result)
+    w, problems = _shapes.read(m.CANCEL_AFTER_DECODER, r, ("currentTime",))
     return res.CancelAfterResult(
-        current_time_raw=w.currentTime,
+        current_time_raw=w.currentTime or "",
         trigger_time_raw=w.triggerTime,
         warnings=w.warnings,
+        shape_warnings=_shapes.mismatch(call.spec.name, problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -229,37 +235,50 @@ def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
     }
     if method == "batch_add":
         # An engine failure of some orders: success false, but the per-order array is there.
-        if r.result:
-            rows = m.BATCH_ADD_DECODER.decode(r.result)
-            items = [
-                res.BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
-                for w in rows
-            ]
-            return res.BatchAddResult(orders=items, error=None if r.success else r.error, **timing)
+        if r.result or _accepted(r):
+            rows, problems = _shapes.read_rows(r) if r.result else ([], ["no result"])
+            items = []
+            for i, w in enumerate(rows):
+                if w.order_id is None and w.error is None:
+                    problems.append(f"row {i}: no order_id")
+                items.append(
+                    res.BatchAddItem(
+                        w.order_id or "", w.cl_ord_id, w.order_userref, w.error, w.warnings
+                    )
+                )
+            shape = _shapes.mismatch(method, problems) if problems else ()
+            error = None if r.success is not False else r.error
+            return res.BatchAddResult(orders=items, error=error, shape_warnings=shape, **timing)
         return _error(r, method)
-    if not r.success or not r.result:
+    if not _accepted(r):
         return _error(r, method)
     if method == "add_order":
-        w = m.ADD_ORDER_DECODER.decode(r.result)
+        w, problems = _shapes.read(m.ADD_ORDER_DECODER, r, ("order_id",))
         return res.AddOrderResult(
             order_id=w.order_id,
             cl_ord_id=w.cl_ord_id,
             order_userref=w.order_userref,
             warnings=w.warnings,
+            shape_warnings=_shapes.mismatch(method, problems) if problems else (),
             **timing,
         )
     if method == "amend_order":
-        a = m.AMEND_ORDER_DECODER.decode(r.result)
+        a, problems = _shapes.read(m.AMEND_ORDER_DECODER, r, ("amend_id",))
         return res.AmendOrderResult(
             amend_id=a.amend_id,
             order_id=a.order_id,
             cl_ord_id=a.cl_ord_id,
             warnings=a.warnings,
+            shape_warnings=_shapes.mismatch(method, problems) if problems else (),
             **timing,
         )
-    e = m.EDIT_ORDER_DECODER.decode(r.result)
+    e, problems = _shapes.read(m.EDIT_ORDER_DECODER, r, ("order_id", "original_order_id"))
     return res.EditOrderResult(
-        order_id=e.order_id, original_order_id=e.original_order_id, warnings=e.warnings, **timing
+        order_id=e.order_id,
+        original_order_id=e.original_order_id,
+        warnings=e.warnings,
+        shape_warnings=_shapes.mismatch(method, problems) if problems else (),
+        **timing,
     )
 
 
@@ -268,16 +287,22 @@ def _entry(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
-    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply`."""
-    w = m.CANCEL_ORDER_DECODER.decode(r.result)
+    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply` (a missing or
+    unreadable ``order_id`` is ``""`` with ``shape_warnings``: one order was cancelled)."""
+    w, problems = _shapes.read(m.CANCEL_ORDER_DECODER, r, ("order_id",))
+    if problems:
+        shape = _shapes.mismatch("cancel_order", problems)
+        return res.CancelOrderReply(w.order_id or "", w.cl_ord_id, None, w.warnings, shape)
     return res.CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
 
 
 def finish_cancel_order(
     replies: list[res.CancelOrderReply], rid: int, latency: int, r: m.Reply
 ) -> res.CancelOrderResult:
+    shape = tuple(w for p in replies for w in p.shape_warnings)
     return res.CancelOrderResult(
         replies=replies,
+        shape_warnings=shape,
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -349,6 +374,8 @@ def kinds(kind: str) -> frozenset[str]:
 
 def reply_key(call: Call, part: res.CancelOrderReply) -> str | None:
     """Which requested order a cancel_order reply answers (None: one it did not name)."""
+    if not part.order_id and part.shape_warnings:
+        return "?%x" % id(part)  # a success we could not attribute: it still answers one
     if call.key == "order_id":
         return part.order_id if part.order_id in call.ids else None
     if call.key == "cl_ord_id" and part.cl_ord_id is not None:

@@ -103,7 +103,11 @@ def _positive(value: Any, field: str) -> Decimal:
 
 
 def _choice(value: Any, allowed: frozenset[str], field: str) -> str:
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:  # unhashable (a list, a dict): not one of Kraken's values either
+        known = False
+    if not known:
         raise ValidationError(
             f"{field} must be one of {sorted(allowed)}, got {value!r}", field=field, value=value
         )

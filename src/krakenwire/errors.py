@@ -296,16 +296,20 @@ _BY_CODE: dict[str, type[KrakenAPIError]] = {
 def reply_error(
     error: str | None, success: bool | None, *, req_id: int | None = None, method: str = ""
 ) -> KrakenAPIError | RemoteProtocolError:
-    """The outcome of a reply that carries no usable result.
+    """The outcome of a reply that Kraken did not accept.
 
-    ``success: false`` is Kraken's rejection (:func:`error_for_code`). ``success: true`` with no
-    result is a reply we cannot read: the request executed or not, we cannot tell, so it is
-    never reported as a rejection.
+    ``success: false`` (or an error string) is Kraken's rejection (:func:`error_for_code`). A
+    reply with neither ``success`` nor ``error`` is one we cannot read: the request executed or
+    not, we cannot tell, so it is never reported as a rejection. (A ``success: true`` reply is
+    a result, never this: the settle functions read what they can, see ``_shapes``; a caller
+    that still passes one gets the unknown outcome, as before.)
     """
-    if success:
+    if success or (success is None and not error):
+        what = "says success but has no result" if success else "has neither success nor error"
         return RemoteProtocolError(
-            f"{method or 'request'} req_id={req_id}: reply says success but has no result; "
-            "the outcome is unknown"
+            f"{method or 'request'} req_id={req_id}: reply {what}; the outcome is unknown",
+            req_id=req_id,
+            method=method,
         )
     return error_for_code(
         error or "success:false with no error string", req_id=req_id, method=method
