@@ -312,7 +312,7 @@ def test_add_order_and_batch_add() -> None:
         )
         assert both["error"] == "EGeneral:Invalid arguments"
         unk = await c.request(req("add_order", sim, symbol="BTC/USD", leverage=2, **order))
-        assert unk["error"] == "Unsupported field: 'leverage'"
+        assert unk["error"] == "Unsupported field: 'leverage' for the given msg type: add order"
         typ = await c.request(
             req(
                 "add_order",
@@ -324,7 +324,8 @@ def test_add_order_and_batch_add() -> None:
                 limit_price=1,
             )
         )
-        assert typ["error"] == "EGeneral:Invalid arguments"
+        # Kraken's recorded answer to a number field that is not a JSON number (issue 18).
+        assert typ["error"] == "Order_qty field must be a number_float"
         rows = [dict(order, order_userref=i) for i in range(3)]
         b = await c.request(req("batch_add", sim, symbol="ETH/USD", orders=rows))
         assert b["success"] is True and [x["order_userref"] for x in b["result"]] == [0, 1, 2]

@@ -100,7 +100,7 @@ def test_resting_limit_fills_partially_then_fully(tmp_path: Path) -> None:
 def test_market_order_and_marketable_limit_fill_as_taker(tmp_path: Path) -> None:
     async def main(sim: Simulator) -> None:
         c = await subscribed(sim)
-        await add(c, sim, order_type="market", side="sell", order_qty="0.5")
+        await add(c, sim, order_type="market", side="sell", order_qty=0.5)
         kinds = await rows(c, 4)
         assert [r["exec_type"] for r in kinds] == ["pending_new", "new", "trade", "filled"]
         trade = kinds[2]
@@ -117,10 +117,20 @@ def test_market_order_and_marketable_limit_fill_as_taker(tmp_path: Path) -> None
         pend, gone = await rows(c, 2)
         assert pend["exec_type"] == "pending_new" and gone["exec_type"] == "canceled"
         assert gone["reason"] == "Post only order"
-        # fok and no_mpp are accepted (docs: add_order)
+        # no_mpp on a limit order: Kraken's recorded refusal (issue 18); fok is accepted
+        r = await c.request(
+            req(
+                sim, "add_order", symbol="BTC/USD", order_type="limit", side="buy", order_qty=1,
+                limit_price=100, no_mpp=True,
+            )
+        )  # fmt: skip
+        assert r["error"] == (
+            "EGeneral:Invalid arguments:no_mpp order option is only available when "
+            "ordertype = market"
+        )
         await add(
             c, sim, order_type="limit", side="buy", order_qty=1, limit_price=100,
-            time_in_force="fok", no_mpp=True,
+            time_in_force="fok",
         )  # fmt: skip
         pend, gone = await rows(c, 2)
         assert pend["time_in_force"] == "FOK" and gone["exec_type"] == "canceled"

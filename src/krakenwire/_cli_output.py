@@ -144,6 +144,7 @@ def cancel_line(
         line.update(NO_TIMING)
         return line
     assert result is not None
+    count: int | None
     if isinstance(result, CancelOrderResult):
         count = len(result.cancelled)
         line["errors"] = list(result.errors)
