@@ -24,6 +24,7 @@ def _warnings(raw: bytes) -> list[str]:
     except msgspec.DecodeError:  # not a list of strings: shown as Kraken sent it
         return [raw.decode("utf-8", "replace")]
 
+
 __all__ = [
     "AddOrderResult",
     "AmendOrderResult",

@@ -262,6 +262,13 @@ class Conn(WSListener):
             if req_id is not None:
                 pong.req_id = req_id
             self.send(ENCODER.encode(pong), delay)
+        elif (
+            (method == "subscribe" or method == "unsubscribe")
+            and msg.params
+            and bytes(memoryview(msg.params)[:1]) != b"{"
+        ):
+            # Recorded: a subscribe whose params are not an object is an "Unsupported event".
+            self._resp(method, req_id, None, UNSUPPORTED_EVENT, t_in, eng.delay())
         elif method == "subscribe" or method == "unsubscribe":
             self._subscription(method, req_id, msg.params, t_in)
         elif method:  # a method Kraken does not know: its recorded answer to a bad event
@@ -300,7 +307,8 @@ class Conn(WSListener):
             return
         acct = eng.auth(params.token)
         if acct is None:
-            self._resp(method, req_id, None, SESSION, t_in, eng.delay())
+            error = SESSION if params.token else NO_TOKEN  # both recorded from the venue
+            self._resp(method, req_id, None, error, t_in, eng.delay())
             return
         entry = LedgerEntry(req_id=req_id, method=method)
         ctx = Ctx(method, req_id, entry)

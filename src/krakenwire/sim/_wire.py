@@ -61,9 +61,7 @@ def unknown_field(err: msgspec.ValidationError) -> str | None:
 
 _NO_TOKEN = "Token(s) not found"
 _INVALID = "EGeneral:Invalid arguments"
-_NO_MPP = (
-    "EGeneral:Invalid arguments:no_mpp order option is only available when ordertype = market"
-)
+_NO_MPP = "EGeneral:Invalid arguments:no_mpp order option is only available when ordertype = market"
 # Number fields of the order methods: Kraken refuses a non-number with
 # "<Field> field must be a number_float" (recorded for limit_price and cash_order_qty).
 _NUMBERS = ("order_qty", "limit_price", "cash_order_qty", "display_qty", "trigger_price")
