@@ -375,7 +375,7 @@ def kinds(kind: str) -> frozenset[str]:
 def reply_key(call: Call, part: res.CancelOrderReply) -> str | None:
     """Which requested order a cancel_order reply answers (None: one it did not name)."""
     if not part.order_id and part.shape_warnings:
-        return "?%x" % id(part)  # a success we could not attribute: it still answers one
+        return f"?{id(part):x}"  # a success we could not attribute: it still answers one
     if call.key == "order_id":
         return part.order_id if part.order_id in call.ids else None
     if call.key == "cl_ord_id" and part.cl_ord_id is not None:
