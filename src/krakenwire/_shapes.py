@@ -126,7 +126,8 @@ def read(
     except _DecodeError:
         w = _by_field(decoder.type, raw, problems)
     for name in required:
-        if getattr(w, name) is None:
+        unreadable = f"unreadable {name}"
+        if getattr(w, name) is None and not any(p.startswith(unreadable) for p in problems):
             problems.append(f"no {name}")
     return w, problems
 

@@ -10,7 +10,6 @@ from krakenwire import (
     InvalidOrder,
     InvalidSession,
     KrakenAPIError,
-    OutcomeUnknown,
     RemoteProtocolError,
     ValidationError,
 )
