@@ -142,7 +142,7 @@ async def _sequence(
             rid, data = session.send(call, 0, 10**18)
             transport.send(picows.WSMsgType.TEXT, data)
             marker = b'"req_id":%d' % rid
-            reply = await next_frame(lambda d, m=marker: m in d)  # type: ignore[misc]
+            reply = await next_frame(lambda d, m=marker: m in d)
             record(name, reply, session.receive(reply, 1))
             if extra is not None:
                 snap = await next_frame(lambda d: b'"snapshot"' in d)
