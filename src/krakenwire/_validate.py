@@ -44,9 +44,11 @@ _ZERO_USERREF = (
     "order_userref 0 is the userref of every order placed without one, so a cancel naming it "
     "may cancel all of them; pass allow_userref_zero=True if that is what you mean"
 )
-# Pre-filter on the joined ids (" " cannot hide a control character: those fail isprintable
-# first); a hit sends the call to the exact per-id check.
-_ZERO_RUN = re.compile(r"(?:^| )0+(?: |$)")
+
+# ASCII control characters (newline, tab, NUL, ESC, DEL...): the fast path deletes them from the
+# joined ids' bytes in one C pass (cheaper than str.isprintable's Unicode lookups).
+_CONTROL = bytes(range(32)) + b"\x7f"
+
 
 # cl_ord_id formats (docs.kraken.com/api/docs/guides/spot-clordid): a long UUID, a 32-hex short
 # UUID, or free text of at most 18 printable ASCII characters.
@@ -132,13 +134,15 @@ def check_order_ids(
             seen = set(ids)
             # str.join raises TypeError on any non-str item: the cheapest type check in C.
             joined = " ".join(ids)
+            data = joined.encode()  # for the control-character check, one C pass
             if (
                 len(seen) == len(ids)
                 and "" not in seen
                 and joined.isascii()
-                and joined.isprintable()
+                and len(data.translate(None, _CONTROL)) == len(data)
                 and (not ids or max(map(len, ids)) <= MAX_ID_LEN)
-                and (allow_zero or _ZERO_RUN.search(joined) is None)
+                # an id starting with "0" (rare: a userref 0 or "00") takes the exact path
+                and (allow_zero or not (joined[:1] == "0" or " 0" in joined))
             ):
                 # A str subclass passes here; the encoder refuses it and the session turns that
                 # into a ValidationError through recheck_ids() before anything is registered.
