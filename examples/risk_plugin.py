@@ -93,6 +93,8 @@ async def main(url: str, token: str) -> int:
             except krakenwire.RiskRejected as exc:  # nothing was sent
                 vetoed += 1
                 print(f"{qty} BTC at {price}: vetoed, nothing sent ({exc.reason})")
+        # order_id is None only if Kraken's reply carried no readable id (small.shape_warnings)
+        assert small.order_id is not None
         r = await client.cancel_order([small.order_id])  # cancels always pass
         print(f"cancelled {r.cancelled}")
         await client.ping()  # auditors run after the caller resumes: let them catch up

@@ -10,11 +10,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from krakenwire.protocol import ChannelFrame
 
 import krakenwire
 from krakenwire import Balances, ValidationError
 from krakenwire._messages import DATA_DECODER
+from krakenwire.protocol import ChannelFrame
 from krakenwire.sim import SimConfig, Simulator
 from tests._rawclient import connect as raw_connect
 

@@ -25,6 +25,7 @@ CANCEL_FIELDS = {
     "warnings",
     "errors",
     "error",
+    "shape_warnings",
     "time_in",
     "time_out",
     "latency_us",

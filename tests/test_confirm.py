@@ -261,7 +261,9 @@ def test_unified_option_reaches_the_wire_and_spot_refuses_it(run):
             async with await krakenwire.connect(sim.url, token=sim.token) as client:
                 with pytest.raises(krakenwire.KrakenAPIError) as ei:
                     await client.batch_cancel([], ["u-1", "u-2"], unified=True, confirm=True)
-                assert ei.value.error == "Unsupported field: 'asset_class'"
+                assert ei.value.error == (
+                    "Unsupported field: 'asset_class' for the given msg type: batch cancel"
+                )
                 assert client.open_orders._watchers == {}
                 with pytest.raises(ValidationError):
                     await client.batch_cancel([7, "OX"], unified=True)

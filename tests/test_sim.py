@@ -312,7 +312,7 @@ def test_add_order_and_batch_add() -> None:
         )
         assert both["error"] == "EGeneral:Invalid arguments"
         unk = await c.request(req("add_order", sim, symbol="BTC/USD", leverage=2, **order))
-        assert unk["error"] == "Unsupported field: 'leverage'"
+        assert unk["error"] == "Unsupported field: 'leverage' for the given msg type: add order"
         typ = await c.request(
             req(
                 "add_order",

@@ -117,8 +117,17 @@ def test_market_order_and_marketable_limit_fill_as_taker(tmp_path: Path) -> None
         pend, gone = await rows(c, 2)
         assert pend["exec_type"] == "pending_new" and gone["exec_type"] == "canceled"
         assert gone["reason"] == "Post only order"
-        # fok is accepted on limit orders (docs: add_order; no_mpp is refused on a limit order,
-        # as recorded from the venue: tests/test_order_types.py)
+        # no_mpp on a limit order: Kraken's recorded refusal (issue 18); fok is accepted
+        r = await c.request(
+            req(
+                sim, "add_order", symbol="BTC/USD", order_type="limit", side="buy", order_qty=1,
+                limit_price=100, no_mpp=True,
+            )
+        )  # fmt: skip
+        assert r["error"] == (
+            "EGeneral:Invalid arguments:no_mpp order option is only available when "
+            "ordertype = market"
+        )
         await add(
             c, sim, order_type="limit", side="buy", order_qty=1, limit_price=100,
             time_in_force="fok",

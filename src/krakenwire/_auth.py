@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .errors import AuthError, ConnectError
+from .errors import AuthError, ConnectError, ValidationError
 
 __all__ = [
     "TOKEN_PATH",
@@ -37,6 +37,7 @@ __all__ = [
     "NonceSource",
     "Token",
     "TokenFetcher",
+    "check_rest_url",
     "is_loopback_host",
     "sign",
 ]
@@ -244,20 +245,34 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _check_rest_url(rest_url: str) -> str:
-    parts = urlsplit(rest_url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        raise ValueError(f"rest_url {rest_url!r} must be an https:// URL")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise ValueError(
-            f"rest_url {rest_url!r}: plain http:// is only allowed to a loopback host; use https://"
+def check_rest_url(rest_url: object) -> str:
+    """``rest_url`` as ``scheme://netloc``; a :class:`ValidationError` (a ``ValueError``)
+    naming what is wrong otherwise."""
+    if type(rest_url) is not str:
+        raise ValidationError(
+            f"rest_url must be a str, got {type(rest_url).__name__}", field="rest_url"
         )
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("rest_url must not contain user info")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
+    shown = rest_url if "@" not in rest_url else "<redacted: has user info>"
+    try:
+        parts = urlsplit(rest_url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValidationError(
+            f"rest_url {shown!r} is not a valid URL: {exc}", field="rest_url", value=None
+        ) from None
+    why = ""
+    if parts.scheme not in ("https", "http") or not host:
+        why = "must be an https:// URL"
+    elif parts.scheme == "http" and not is_loopback_host(host):
+        why = "plain http:// is only allowed to a loopback host; use https://"
+    elif parts.username is not None or parts.password is not None:
+        why = "must not contain user info"
+    elif parts.path not in ("", "/") or parts.query or parts.fragment:
         # The signature covers the path Kraken sees; a prefix would make it wrong.
-        raise ValueError(f"rest_url {rest_url!r} must not have a path, query or fragment")
+        why = "must not have a path, query or fragment"
+    if why:
+        raise ValidationError(f"rest_url {shown!r}: {why}", field="rest_url", value=None)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -290,7 +305,8 @@ class TokenFetcher:
         ssl: an SSL context for ``https`` (e.g. a custom CA); ``None`` = default verification.
 
     Raises:
-        ValueError: ``rest_url`` is not https (or http to loopback), or has a path.
+        ValidationError: (a ``ValueError``) ``rest_url`` is not https (or http to loopback),
+            or has a path.
     """
 
     def __init__(
@@ -302,7 +318,7 @@ class TokenFetcher:
         ssl: SSLContext | None = None,
     ) -> None:
         self._credentials = credentials
-        self._base = _check_rest_url(rest_url)
+        self._base = check_rest_url(rest_url)
         self._url = self._base + TOKEN_PATH
         self._timeout = timeout
         self._ssl: SSLContext | bool = ssl if ssl is not None else True

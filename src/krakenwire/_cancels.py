@@ -58,7 +58,7 @@ async def confirm_call(
 
 
 def plan(
-    ids: Iterable[str | int], cl_ord_id: Iterable[str] | None
+    ids: Iterable[str | int], cl_ord_id: Iterable[str] | None, allow_userref_zero: bool = False
 ) -> tuple[list[list[str]], list[Call], list[str], list[str]]:
     """Validate ids and cl_ord_ids and split them into the fewest requests of 2..50 identifiers
     in all (balanced so none holds one; a lone identifier goes through ``cancel_order``).
@@ -66,7 +66,7 @@ def plan(
     Returns:
         ``(identifiers per request, the requests, all order ids, all cl_ord_ids)``.
     """
-    oids = check_order_ids(ids)
+    oids = check_order_ids(ids, allow_userref_zero=allow_userref_zero)
     cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id is not None else []
     n = len(oids) + len(cids)
     if n == 0:
@@ -92,10 +92,11 @@ async def cancel_many(
     cl_ord_id: Iterable[str] | None,
     secs: float,
     confirm: Any,
+    allow_userref_zero: bool = False,
 ) -> CancelOrdersResult:
     """:meth:`Client.cancel_orders`: every chunk written before any wait, one outcome."""
     wait = check_confirm(confirm)
-    parts, calls, oids, cids = plan(ids, cl_ord_id)
+    parts, calls, oids, cids = plan(ids, cl_ord_id, allow_userref_zero)
     if wait is not False:
         await _view_ready(view, secs)
     tracker = CancelTracker(view, oids, cids) if wait is not False else None

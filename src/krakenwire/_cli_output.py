@@ -117,6 +117,8 @@ def cancel_line(
     unknown). ``count``: orders Kraken reported cancelled (``null`` unless accepted).
     ``outcome``: ``ok``, ``partial`` (fewer cancelled than ids named), ``rejected``,
     ``vetoed``, ``not_sent`` or ``unknown``. ``errors``: Kraken's per-order errors.
+    ``shape_warnings``: parts of an accepted reply that could not be read (a ``count`` that
+    could not be read is ``null`` and the outcome ``partial``: not every id is known gone).
     """
     requested = len(orders) + len(cl)
     line: dict[str, Any] = {
@@ -132,6 +134,7 @@ def cancel_line(
         "warnings": [],
         "errors": [],
         "error": None,
+        "shape_warnings": [],
     }
     if exc is not None:
         line["outcome"], line["success"], line["error"] = failure(exc)
@@ -141,6 +144,7 @@ def cancel_line(
         line.update(NO_TIMING)
         return line
     assert result is not None
+    count: int | None
     if isinstance(result, CancelOrderResult):
         count = len(result.cancelled)
         line["errors"] = list(result.errors)
@@ -151,8 +155,9 @@ def cancel_line(
     line.update(
         req_id=result.req_id,
         success=True,
-        outcome="ok" if count >= requested else "partial",
+        outcome="ok" if count is not None and count >= requested else "partial",
         count=count,
+        shape_warnings=list(result.shape_warnings),
     )
     line.update(timing(result))
     return line

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ._auth import is_loopback_host
+from ._auth import check_rest_url, is_loopback_host
+from ._shapes import MISMATCHES
 from ._validate import check_timeout
 from .errors import ValidationError
 
@@ -86,8 +87,11 @@ class ClientStats:
         "connect_attempts",
         "token_refreshes",
         "callback_errors",
+        "rate_limit_notices",
+        "proxy_restarts",
+        "_shape_base",
     )
-    _SHOWN = ("unmatched", "duplicates", "malformed", *__slots__[1:])
+    _SHOWN = ("unmatched", "duplicates", "malformed", "shape_mismatches", *__slots__[1:-1])
 
     def __init__(self, sessions: list[Any]) -> None:
         self.sessions = sessions  # the session of each socket (two with a standby)
@@ -99,6 +103,11 @@ class ClientStats:
         self.connect_attempts = 0
         self.token_refreshes = 0
         self.callback_errors = 0
+        # Kraken's bare {"Error":"Exceeded msg rate"} frames, and its bare text frame
+        # "CloudFlare WebSocket proxy restarting" (kraken-ws-v2.md section 9; _notices.py).
+        self.rate_limit_notices = 0
+        self.proxy_restarts = 0
+        self._shape_base = MISMATCHES.count
 
     @property
     def unmatched(self) -> int:
@@ -114,6 +123,16 @@ class ClientStats:
     def malformed(self) -> int:
         """Frames that could not be decoded, plus ``not_understood``."""
         return sum(int(s.malformed) for s in self.sessions) + self.not_understood
+
+    @property
+    def shape_mismatches(self) -> int:
+        """Replies that said ``success: true`` but could not be read in full (the result has
+        ``shape_warnings``). Per connection when the session counts them; until then, every
+        such reply in this process since this client was created."""
+        counted = [s.shape_mismatches for s in self.sessions if hasattr(s, "shape_mismatches")]
+        if counted:
+            return sum(int(n) for n in counted)
+        return MISMATCHES.count - self._shape_base
 
     def __repr__(self) -> str:
         return "ClientStats(" + ", ".join(f"{k}={getattr(self, k)}" for k in self._SHOWN) + ")"
@@ -231,7 +250,6 @@ class ClientConfig:
                 raise ValidationError(f"{name} must be a bool", field=name)
         if self.balances and not self.subscribe:
             raise ValidationError("balances=True needs subscribe=True", field="balances")
-        if type(self.rest_url) is not str or not self.rest_url.startswith(("http://", "https://")):
-            raise ValidationError("rest_url must be an http(s) URL", field="rest_url")
+        check_rest_url(self.rest_url)  # a ValidationError naming what is wrong
         if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
             raise ValidationError("ssl_context must be an ssl.SSLContext", field="ssl_context")

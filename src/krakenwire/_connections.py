@@ -23,6 +23,7 @@ from ._auth import Credentials, TokenFetcher
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
 from ._lifecycle import Lifecycle
 from ._link import Link
+from ._notices import PROXY_RESTARTING, Notice, record
 from ._openorders import OpenOrders
 from .errors import NotConnected, RiskRejected
 from .methods import Call
@@ -364,12 +365,23 @@ class Connections:
                 self.loop.call_soon(audit, ev.request, ev.outcome, ev.elapsed_ns, self.context)  # type: ignore[union-attr]
         elif t is Stale:
             self.links[ev.conn].on_stale(ev)  # type: ignore[union-attr,arg-type]
+        elif t is Notice:
+            record(self.stats, ev)  # type: ignore[arg-type]
+            if ev.kind == PROXY_RESTARTING:  # type: ignore[union-attr]
+                self._restarting(conn)
         elif t is Malformed:
             n = self.stats.malformed
             if n <= 10 or n % 1000 == 0:
                 log.warning("krakenwire: ignored a malformed frame (%d so far): %s", n, ev.reason)  # type: ignore[union-attr]
         elif log.isEnabledFor(logging.DEBUG):  # Unmatched: counted by the router
             log.debug("krakenwire: reply completes no request: %r", ev)
+
+    def _restarting(self, conn: int) -> None:
+        """Kraken's proxy announced that socket ``conn`` will drop: with the standby up, new
+        requests go there from now on (what is in flight fails over when the socket drops)."""
+        other = self.other() if conn == self.primary else None
+        if other is not None:
+            self._promote(other, "the primary's proxy is restarting: standby promoted")
 
     def _order_seen(self, order_id: str, userref: int | None, status: str | None) -> None:
         """The executions view saw an order (userref cancels complete from it)."""

@@ -288,6 +288,16 @@ class Reply(msgspec.Struct):
     sequence: int | None = None
     time_in: str = ""
     time_out: str = ""
+    # batch_cancel's count as recorded from the live venue: top level, no `result`
+    # (kraken-async-rs test data, 2024-05-19; kraken-ws-v2.md section 4.1). Raw, so a value of
+    # another type never makes the whole reply unreadable (it is read in _shapes.read_count).
+    orders_cancelled: msgspec.Raw = msgspec.Raw(b"")
+    # The v1-era flood notice `{"Error":"Exceeded msg rate"}` (capital E; kraken-ws-v2.md §5).
+    flood_error: str | None = msgspec.field(default=None, name="Error")
+
+
+# Reply `result` Structs. Every field has a default, so a result missing a field still decodes
+# (the field is None and _shapes reports it): a `success: true` reply is never unreadable.
 
 
 class BatchCancelWire(msgspec.Struct):
@@ -297,14 +307,14 @@ class BatchCancelWire(msgspec.Struct):
     turning 50 of them into strings costs more than the rest of resolving the reply.
     """
 
-    count: int
+    count: int | None = None
     warnings: msgspec.Raw = msgspec.Raw(b"")
 
 
 class CancelOrderWire(msgspec.Struct):
     """`result` of one cancel_order reply: ``{order_id, cl_ord_id?, warnings?}``."""
 
-    order_id: str = ""
+    order_id: str | None = None
     cl_ord_id: str | None = None
     warnings: list[str] = []
 
@@ -312,8 +322,8 @@ class CancelOrderWire(msgspec.Struct):
 class CancelAfterWire(msgspec.Struct):
     """`result` of cancel_all_orders_after (camelCase keys, per Kraken's docs)."""
 
-    currentTime: str = ""  # noqa: N815 - Kraken's key
-    triggerTime: str = ""  # noqa: N815 - Kraken's key
+    currentTime: str | None = None  # noqa: N815 - Kraken's key
+    triggerTime: str = ""  # noqa: N815 - Kraken's key; omitted when the switch is disarmed
     warnings: list[str] = []
 
 
@@ -328,9 +338,10 @@ class SubscribeWire(msgspec.Struct):
 
 
 class AddOrderWire(msgspec.Struct):
-    """`result` of add_order: ``{order_id, cl_ord_id?, order_userref?, warnings?}``."""
+    """`result` of add_order: ``{order_id, cl_ord_id?, order_userref?, warnings?}``
+    (``order_id`` is ``""`` for ``validate: true``)."""
 
-    order_id: str = ""
+    order_id: str | None = None
     cl_ord_id: str | None = None
     order_userref: int | None = None
     warnings: list[str] = []
@@ -345,7 +356,7 @@ class BatchAddRowWire(AddOrderWire):
 class AmendOrderWire(msgspec.Struct):
     """`result` of amend_order: ``{amend_id, order_id?, cl_ord_id?, warnings?}``."""
 
-    amend_id: str = ""
+    amend_id: str | None = None
     order_id: str | None = None
     cl_ord_id: str | None = None
     warnings: list[str] = []
@@ -354,8 +365,8 @@ class AmendOrderWire(msgspec.Struct):
 class EditOrderWire(msgspec.Struct):
     """`result` of edit_order: ``{order_id, original_order_id, warnings?}``."""
 
-    order_id: str = ""
-    original_order_id: str = ""
+    order_id: str | None = None
+    original_order_id: str | None = None
     warnings: list[str] = []
 
 

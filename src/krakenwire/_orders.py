@@ -25,7 +25,7 @@ as Kraken's add_order page states them (docs.kraken.com .../spot-websocket-v2/ad
   own type, with ``trigger_price``/``trigger_price_type`` in place of ``triggers``;
 - ``deadline`` at most 60 s ahead.
 
-Replies are decoded by the method registry (``_methods.py``).
+Replies are decoded by the method table (``methods/``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,16 @@ from .errors import KrakenwireError
 
 _decode_warnings = msgspec.json.Decoder(list[str]).decode
 
+
+def _warnings(raw: bytes) -> list[str]:
+    if not raw:
+        return []
+    try:
+        return _decode_warnings(raw)
+    except msgspec.DecodeError:  # not a list of strings: shown as Kraken sent it
+        return [raw.decode("utf-8", "replace")]
+
+
 __all__ = [
     "AddOrderResult",
     "AmendOrderResult",
@@ -43,6 +53,10 @@ class _Timed(msgspec.Struct, kw_only=True):
     failed_over: bool = False
     # True when it went out on both sockets (a hedge): the result merges both copies' answers.
     hedged: bool = False
+    # Kraken accepted the request (success: true) but part of its reply could not be read: what
+    # (e.g. "no count (neither result.count nor orders_cancelled)"). The unreadable fields are
+    # None; the mismatch is counted (ClientStats.shape_mismatches) and logged. Empty normally.
+    shape_warnings: tuple[str, ...] = ()
 
     @property
     def time_in(self) -> datetime | None:
@@ -127,9 +141,11 @@ class _Confirmable:
 class BatchCancelResult(_Confirmable, _Timed, kw_only=True):
     """A successful batch_cancel. ``count`` is Kraken's number cancelled; it is not per-id:
     ``count < len(orders) + len(cl_ord_id)`` means some were not open (see ``warnings``).
-    With ``confirm=``, ``confirmation``/``gone``/``not_open``/``unconfirmed`` say it per id."""
+    ``count`` is ``None`` when the reply said success but its count could not be read (see
+    ``shape_warnings``). With ``confirm=``, ``confirmation``/``gone``/``not_open``/
+    ``unconfirmed`` say it per id."""
 
-    count: int
+    count: int | None
     warnings_raw: bytes = b""
     orders: list[str] = []
     cl_ord_id: list[str] = []
@@ -138,16 +154,17 @@ class BatchCancelResult(_Confirmable, _Timed, kw_only=True):
     @property
     def warnings(self) -> list[str]:
         """Kraken's non-fatal warnings (e.g. one per id that was not open), decoded on access."""
-        return _decode_warnings(self.warnings_raw) if self.warnings_raw else []
+        return _warnings(self.warnings_raw)
 
     def _ids(self) -> list[str]:
         return self.orders + self.cl_ord_id
 
 
 class AddOrderResult(_Timed, kw_only=True):
-    """An order Kraken accepted (``order_id`` is ``""`` for ``validate=True``)."""
+    """An order Kraken accepted (``order_id`` is ``""`` for ``validate=True``, ``None`` when
+    the reply said success but carried no readable id: see ``shape_warnings``)."""
 
-    order_id: str
+    order_id: str | None
     cl_ord_id: str | None = None
     order_userref: int | None = None
     warnings: list[str] = []
@@ -186,41 +203,46 @@ class BatchAddResult(_Timed, kw_only=True):
 
 
 class AmendOrderResult(_Timed, kw_only=True):
-    """An amended order: same ids, a new ``amend_id``."""
+    """An amended order: same ids, a new ``amend_id`` (``None`` if the reply had none)."""
 
-    amend_id: str
+    amend_id: str | None
     order_id: str | None = None
     cl_ord_id: str | None = None
     warnings: list[str] = []
 
 
 class EditOrderResult(_Timed, kw_only=True):
-    """An edited (cancelled and replaced) order: ``order_id`` is the new id."""
+    """An edited (cancelled and replaced) order: ``order_id`` is the new id (``None`` if the
+    reply said success without a readable one: see ``shape_warnings``)."""
 
-    order_id: str
-    original_order_id: str
+    order_id: str | None
+    original_order_id: str | None
     warnings: list[str] = []
 
 
 class CancelAllResult(_Timed, kw_only=True):
-    """A successful cancel_all: ``count`` orders were cancelled."""
+    """A successful cancel_all: ``count`` orders were cancelled (``None``: unreadable)."""
 
-    count: int
+    count: int | None
     warnings_raw: bytes = b""
 
     @property
     def warnings(self) -> list[str]:
         """Kraken's non-fatal warnings, decoded on access."""
-        return _decode_warnings(self.warnings_raw) if self.warnings_raw else []
+        return _warnings(self.warnings_raw)
 
 
 class CancelOrderReply(msgspec.Struct):
-    """One of the N replies to a cancel_order: a cancelled order, or Kraken's error string."""
+    """One of the N replies to a cancel_order: a cancelled order, or Kraken's error string.
+
+    ``order_id`` is ``""`` when a successful reply carried no readable id (``shape_warnings``
+    says so): one order was cancelled, which one the reply does not say."""
 
     order_id: str = ""
     cl_ord_id: str | None = None
     error: str | None = None
     warnings: list[str] = []
+    shape_warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -230,7 +252,8 @@ class CancelOrderReply(msgspec.Struct):
 class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     """All replies to one cancel_order (Kraken sends one per order, same req_id).
 
-    ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed.
+    ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed;
+    ``shape_warnings`` gathers those of the replies.
     """
 
     replies: list[CancelOrderReply] = []
@@ -241,7 +264,9 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
 
     @property
     def cancelled(self) -> list[str]:
-        return [r.order_id for r in self.replies if r.error is None]
+        """Order ids the replies confirmed cancelled (a reply with no readable id is left out:
+        see ``shape_warnings``)."""
+        return [r.order_id for r in self.replies if r.error is None and r.order_id]
 
     @property
     def errors(self) -> list[str]:
@@ -320,7 +345,7 @@ class CancelOrdersResult(_Confirmable, msgspec.Struct):
         for c in self.chunks:
             r = c.result
             if isinstance(r, BatchCancelResult):
-                n += r.count
+                n += r.count or 0  # None: Kraken's count was unreadable (shape_warnings)
             elif isinstance(r, CancelOrderResult):
                 n += len(r.cancelled)
         return n

@@ -41,6 +41,19 @@ MAX_ID_LEN = 64
 # A timeout longer than a day is a unit mistake (ms passed as s), not a wish to wait that long.
 MAX_TIMEOUT = 86_400.0
 
+# A cancel naming order_userref 0 names every order placed without a userref: Kraken gives all of
+# them 0 (kraken-ws-v2.md section 4.11; what the venue does with it is undocumented, and the
+# simulator cancelled all 10 resting quotes of `batch_cancel([0, id])`). Refused unless asked for.
+_ZERO_USERREF = (
+    "order_userref 0 is the userref of every order placed without one, so a cancel naming it "
+    "may cancel all of them; pass allow_userref_zero=True if that is what you mean"
+)
+
+# ASCII control characters (newline, tab, NUL, ESC, DEL...): the fast path deletes them from the
+# joined ids' bytes in one C pass (cheaper than str.isprintable's Unicode lookups).
+_CONTROL = bytes(range(32)) + b"\x7f"
+
+
 # cl_ord_id formats (docs.kraken.com/api/docs/guides/spot-clordid): a long UUID, a 32-hex short
 # UUID, or free text of at most 18 printable ASCII characters.
 _CL_ORD_ID = re.compile(
@@ -101,26 +114,39 @@ def _shape(ids: Any, field: str) -> Sequence[Any]:
         ) from None
 
 
-def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
+def check_order_ids(
+    ids: Iterable[Any], field: str = "orders", *, allow_userref_zero: bool | None = None
+) -> list[str]:
     """Return ``ids`` as a new list of strings (ints become decimal strings).
 
     Each id is a plain ``str`` of 1..:data:`MAX_ID_LEN` printable ASCII characters (Kraken's ids
-    are all ASCII) or an ``order_userref`` int in 0..2**31-1.
+    are all ASCII; a newline, tab, NUL or ESC is refused) or an ``order_userref`` int in
+    0..2**31-1. In ``orders`` (the field of batch_cancel and cancel_orders, where a number is
+    an ``order_userref``) the userref 0, as an int or a string of zeros, is refused unless
+    ``allow_userref_zero`` is true: it names every order placed without a userref. Other
+    fields (``order_id``, ``cl_ord_id``) allow it unless ``allow_userref_zero`` is false.
 
     Raises:
         ValidationError: a value that is not such a string or int, or a duplicate; the message
             names the field, the index and the value.
     """
+    allow_zero = allow_userref_zero if allow_userref_zero is not None else field != "orders"
     if type(ids) is list or type(ids) is tuple:
-        # Fast path, all in C: every item a str, none empty, none repeated, all ASCII, short.
+        # Fast path, all in C: every item a str, none empty, none repeated, all printable
+        # ASCII, short, none a userref 0 (unless allowed).
         try:
             seen = set(ids)
             # str.join raises TypeError on any non-str item: the cheapest type check in C.
+            joined = " ".join(ids)
+            data = joined.encode()  # for the control-character check, one C pass
             if (
                 len(seen) == len(ids)
                 and "" not in seen
-                and "".join(ids).isascii()
+                and joined.isascii()
+                and len(data.translate(None, _CONTROL)) == len(data)
                 and (not ids or max(map(len, ids)) <= MAX_ID_LEN)
+                # an id starting with "0" (rare: a userref 0 or "00") takes the exact path
+                and (allow_zero or not (joined[:1] == "0" or " 0" in joined))
             ):
                 # A str subclass passes here; the encoder refuses it and the session turns that
                 # into a ValidationError through recheck_ids() before anything is registered.
@@ -130,6 +156,10 @@ def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
     out = _slow_ids(_shape(ids, field), field)
     if len(set(out)) != len(out):
         _raise_duplicate(out, field)
+    if not allow_zero:
+        for i, v in enumerate(out):
+            if v.isdigit() and not v.strip("0"):
+                raise ValidationError(f"{field}[{i}] {v!r}: {_ZERO_USERREF}", field=field, value=v)
     return out
 
 
@@ -153,8 +183,9 @@ def _slow_ids(ids: Iterable[Any], field: str) -> list[str]:
                 )
             if not v.isascii() or not v.isprintable():
                 raise ValidationError(
-                    f"{field}[{i}] {v!r} has characters outside printable ASCII; Kraken's ids "
-                    "are ASCII",
+                    f"{field}[{i}] {v!r} has characters outside printable ASCII (a control "
+                    "character such as newline, tab, NUL or ESC, or non-ASCII); Kraken's ids "
+                    "are printable ASCII",
                     field=field,
                     value=v.encode("ascii", "backslashreplace").decode(),
                 )
@@ -194,7 +225,8 @@ def _raise_duplicate(ids: Sequence[str], field: str) -> None:
 
 
 def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
-    """Like :func:`check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats."""
+    """Like :func:`check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats (a
+    cl_ord_id ``"0"`` is free text, not a userref: no zero rule here)."""
     out = check_order_ids(ids, "cl_ord_id")
     match = _CL_ORD_ID.fullmatch
     for i, v in enumerate(out):
@@ -207,8 +239,9 @@ def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
     return out
 
 
-def check_userrefs(refs: Iterable[Any]) -> list[int]:
-    """``order_userref`` values: non-negative ints (32-bit, as Kraken stores them)."""
+def check_userrefs(refs: Iterable[Any], *, allow_userref_zero: bool = False) -> list[int]:
+    """``order_userref`` values: non-negative ints (32-bit, as Kraken stores them); 0 refused
+    when ``allow_userref_zero`` is false (every cancel's default: see :func:`check_order_ids`)."""
     out: list[int] = []
     for i, v in enumerate(_shape(refs, "order_userref")):
         if type(v) is not int or not 0 <= v < 2**31:
@@ -216,6 +249,10 @@ def check_userrefs(refs: Iterable[Any]) -> list[int]:
                 f"order_userref[{i}] must be an int in 0..2**31-1, got {v!r}",
                 field="order_userref",
                 value=v,
+            )
+        if v == 0 and not allow_userref_zero:
+            raise ValidationError(
+                f"order_userref[{i}] 0: {_ZERO_USERREF}", field="order_userref", value=0
             )
         out.append(v)
     if len(set(out)) != len(out):

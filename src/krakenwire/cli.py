@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
         "krakenwire entry points, $KRAKENWIRE_PLUGINS, $KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD) "
         "and the hooks each implements. Exit 1 if one failed to load.",
     )
+    from . import _check  # krakenwire check (issue 18): its own module, one registration
+
+    _check.add_arguments(sub)
     bp = sub.add_parser(
         "bench",
         help="the bench suite, from a source checkout (also `make bench`)",
@@ -327,6 +330,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print("krakenwire bench: not available in this installation", file=sys.stderr)
             return EXIT_BAD_INPUT
         return int(bench_cli.run(args))
+    if args.command == "check":
+        from . import _check
+
+        return int(_run(_check.main(args)))
     if args.command == "orders":
         return _guarded("orders", commands.orders(args))
     if args.command == "add":

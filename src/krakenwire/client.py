@@ -219,6 +219,7 @@ class Client:
         confirm: float | bool = False,
         unified: bool = False,
         hedge: bool | None = None,
+        allow_userref_zero: bool = False,
     ) -> BatchCancelResult:
         """Cancel 2..50 orders in ONE wire request.
 
@@ -234,6 +235,8 @@ class Client:
                 settles it early only when it proves the whole outcome (``count`` equal to the
                 ids named); otherwise both replies are merged (counts add up).
                 ``None``: as ``connect(hedge=...)`` said.
+            allow_userref_zero: send the ``order_userref`` 0, refused by default: it is the
+                userref of every order placed without one.
 
         Returns:
             :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
@@ -246,7 +249,9 @@ class Client:
             _flag("unified", unified, none_ok=False)
             secs = self._secs(timeout)
             hedged = self._hedged(hedge)
-            call = cancels.batch_cancel(orders, cl_ord_id, unified=unified)
+            call = cancels.batch_cancel(
+                orders, cl_ord_id, unified=unified, allow_userref_zero=allow_userref_zero
+            )
             if confirm is False:
                 plain: BatchCancelResult = await self._conns.call(call, secs, hedged)
                 return plain
@@ -256,7 +261,7 @@ class Client:
             return res
         conns = self._conns
         rid, fut = conns.start(
-            cancels.batch_cancel(orders, cl_ord_id),
+            cancels.batch_cancel(orders, cl_ord_id, allow_userref_zero=allow_userref_zero),
             self._timeout if timeout is None else check_timeout(timeout),
         )
         try:  # Connections.call inlined: one coroutine less on the hottest path
@@ -275,6 +280,7 @@ class Client:
         timeout: float | None = None,
         confirm: float | bool = False,
         hedge: bool | None = None,
+        allow_userref_zero: bool = False,
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
@@ -289,12 +295,14 @@ class Client:
         closed and the stream has caught up (it showed a close since the send); an order the
         stream shows cancelled but whose reply has not come is reported from the stream.
         Without a view (``subscribe=False``) it ends 20 ms after its last reply with
-        ``result.exact`` False ("complete as far as known"). ``confirm`` and ``hedge`` as for
-        :meth:`batch_cancel`.
+        ``result.exact`` False ("complete as far as known"). ``confirm``, ``hedge`` and
+        ``allow_userref_zero`` as for :meth:`batch_cancel`.
         """
         secs = self._secs(timeout)
         hedged = self._hedged(hedge)
-        call = cancels.cancel_order(order_id, cl_ord_id, order_userref)
+        call = cancels.cancel_order(
+            order_id, cl_ord_id, order_userref, allow_userref_zero=allow_userref_zero
+        )
         if confirm is False:
             result: CancelOrderResult = await self._conns.call(call, secs, hedged)
             return result
@@ -311,6 +319,7 @@ class Client:
         cl_ord_id: Iterable[str] | None = None,
         timeout: float | None = None,
         confirm: float | bool = False,
+        allow_userref_zero: bool = False,
     ) -> CancelOrdersResult:
         """Cancel any number of orders, named by order id / ``order_userref`` (``ids``) and by
         ``cl_ord_id``, mixed: the fewest batch_cancels of 2..50 identifiers in all, every
@@ -326,8 +335,9 @@ class Client:
             ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
         """
         return await cancel_many(
-            self._conns, self._orders, ids, cl_ord_id, self._secs(timeout), confirm
-        )
+            self._conns, self._orders, ids, cl_ord_id, self._secs(timeout), confirm,
+            allow_userref_zero,
+        )  # fmt: skip
 
     async def cancel_all(
         self, *, timeout: float | None = None, hedge: bool | None = None
@@ -350,6 +360,7 @@ class Client:
         on_done: Callable[[BatchCancelResult | KrakenwireError], Any],
         timeout: float | None = None,
         hedge: bool | None = None,
+        allow_userref_zero: bool = False,
     ) -> int:
         """:meth:`batch_cancel` delivering its outcome to ``on_done`` inside the frame
         callback that settled it: no Future, no task switch.
@@ -369,7 +380,7 @@ class Client:
         """
         _on_done(on_done)
         secs = self._secs(timeout)
-        call = cancels.batch_cancel(orders, cl_ord_id)
+        call = cancels.batch_cancel(orders, cl_ord_id, allow_userref_zero=allow_userref_zero)
         waiter = Callback(on_done, self._stats)
         if self._hedged(hedge):
             return self._conns.start_hedged(call, secs, waiter)[0]
@@ -382,6 +393,7 @@ class Client:
         cl_ord_id: Iterable[str] | None = None,
         on_done: Callable[[CancelOrdersResult], Any],
         timeout: float | None = None,
+        allow_userref_zero: bool = False,
     ) -> int:
         """:meth:`cancel_orders` delivering one :class:`CancelOrdersResult` to ``on_done``
         when the last chunk settles (inside the frame callback that settled it).
@@ -394,7 +406,7 @@ class Client:
         """
         _on_done(on_done)
         secs = self._secs(timeout)
-        parts, calls, _, _ = plan(ids, cl_ord_id)
+        parts, calls, _, _ = plan(ids, cl_ord_id, allow_userref_zero)
         return self._conns.start_group(calls, parts, secs, Callback(on_done, self._stats))[0]
 
     # ---- order entry (never hedged, never re-sent) ----------------------------------------

@@ -222,7 +222,9 @@ class KrakenAPIError(NotExecuted):
 
 
 class InvalidArguments(KrakenAPIError):
-    """``EGeneral:Invalid arguments``: the server found the request malformed."""
+    """``EGeneral:Invalid arguments`` (and its ``:detail`` forms), ``Unsupported field: ...``,
+    ``<Field> field must be a number_float``, ``Unsupported event``: the server found the
+    request malformed."""
 
 
 class PermissionDenied(KrakenAPIError):
@@ -262,7 +264,8 @@ class DeadlineElapsed(KrakenAPIError):
 
 
 class InvalidSession(KrakenAPIError, AuthError):
-    """``ESession:Invalid session`` / ``EAPI:Invalid token``: the token is bad or stale."""
+    """``ESession:Invalid session`` / ``EAPI:Invalid token`` / ``Token(s) not found``: the
+    token is bad, stale or missing."""
 
     def __init__(self, error: str, *, req_id: int | None = None, method: str = "") -> None:
         KrakenAPIError.__init__(self, error, req_id=req_id, method=method)
@@ -290,22 +293,34 @@ _BY_CODE: dict[str, type[KrakenAPIError]] = {
     "EService:Deadline elapsed": DeadlineElapsed,
     "ESession:Invalid session": InvalidSession,
     "EAPI:Invalid token": InvalidSession,
+    # Recorded from the live venue (kraken-ws-v2.md section 9): a request without a token, and
+    # a request Kraken could not place at all (subscribe with a bad body).
+    "Token(s) not found": InvalidSession,
+    "Unsupported event": InvalidArguments,
 }
+# Recorded prefixes/suffixes: "Unsupported field: 'price' for the given msg type: add order",
+# "Limit_price field must be a number_float".
+_UNSUPPORTED = "Unsupported field: "
+_NOT_A_NUMBER = " field must be a number_float"
 
 
 def reply_error(
     error: str | None, success: bool | None, *, req_id: int | None = None, method: str = ""
 ) -> KrakenAPIError | RemoteProtocolError:
-    """The outcome of a reply that carries no usable result.
+    """The outcome of a reply that Kraken did not accept.
 
-    ``success: false`` is Kraken's rejection (:func:`error_for_code`). ``success: true`` with no
-    result is a reply we cannot read: the request executed or not, we cannot tell, so it is
-    never reported as a rejection.
+    ``success: false`` (or an error string) is Kraken's rejection (:func:`error_for_code`). A
+    reply with neither ``success`` nor ``error`` is one we cannot read: the request executed or
+    not, we cannot tell, so it is never reported as a rejection. (A ``success: true`` reply is
+    a result, never this: the settle functions read what they can, see ``_shapes``; a caller
+    that still passes one gets the unknown outcome, as before.)
     """
-    if success:
+    if success or (success is None and not error):
+        what = "says success but has no result" if success else "has neither success nor error"
         return RemoteProtocolError(
-            f"{method or 'request'} req_id={req_id}: reply says success but has no result; "
-            "the outcome is unknown"
+            f"{method or 'request'} req_id={req_id}: reply {what}; the outcome is unknown",
+            req_id=req_id,
+            method=method,
         )
     return error_for_code(
         error or "success:false with no error string", req_id=req_id, method=method
@@ -315,6 +330,8 @@ def reply_error(
 def error_for_code(error: str, *, req_id: int | None = None, method: str = "") -> KrakenAPIError:
     """Build the most specific :class:`KrakenAPIError` for Kraken's error string."""
     cls = _BY_CODE.get(error)
+    if cls is None and (error.endswith(_NOT_A_NUMBER) or error.startswith(_UNSUPPORTED)):
+        cls = InvalidArguments  # Kraken's own words for a malformed request (recorded)
     if cls is None:
         # "EGeneral:Internal error:123" and "EGeneral:Invalid arguments:Index unavailable"
         # carry a suffix; match on the first two colon-separated parts.

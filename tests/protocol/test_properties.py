@@ -68,7 +68,10 @@ def test_garbage_timestamps_raise_value_error_only(text):
         assert repr(text) in str(exc)
 
 
-ids = st.text(st.characters(codec="ascii", categories=["L", "N", "P"]), min_size=1, max_size=24)
+# The userref 0 ("0", "00") is refused by default (it names every order placed without one).
+ids = st.text(
+    st.characters(codec="ascii", categories=["L", "N", "P"]), min_size=1, max_size=24
+).filter(lambda v: not (v.isdigit() and not v.strip("0")))
 
 
 @given(st.integers(2, 5000))

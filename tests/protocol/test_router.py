@@ -264,11 +264,19 @@ def test_a_bug_of_ours_is_raised_never_blamed_on_the_peer():
         r.receive(count(h, 5), 1)
 
 
-def test_a_reply_we_cannot_read_is_the_peers_problem_and_unknown():
+def test_a_success_we_cannot_fully_read_is_a_success_with_a_warning_never_unknown():
     r = kp.Router("tok")
     h, _ = r.send(kp.batch_cancel(IDS), 0, S)
     ev = r.receive(frame(h, success=True, result={"count": "five"}), 1)
-    assert isinstance(ev.error, RemoteProtocolError) and r.malformed == 1
+    assert isinstance(ev, kp.Completed) and ev.result.count is None
+    assert ev.result.shape_warnings and r.shape_mismatches == 1
+
+
+def test_a_reply_that_says_neither_success_nor_error_is_unknown():
+    r = kp.Router("tok")
+    h, _ = r.send(kp.batch_cancel(IDS), 0, S)
+    ev = r.receive(frame(h), 1)
+    assert isinstance(ev.error, RemoteProtocolError)
 
 
 def test_the_table_cannot_hold_a_multi_reply_method_with_a_one_reply_settle():

@@ -10,7 +10,6 @@ from krakenwire import (
     InvalidOrder,
     InvalidSession,
     KrakenAPIError,
-    OutcomeUnknown,
     RemoteProtocolError,
     ValidationError,
 )
@@ -249,19 +248,20 @@ def test_unmatched_and_malformed_are_counted_never_fatal():
     assert isinstance(s.receive(b'{"method":"batch_cancel","req_id":"abc"}', 3), Malformed)
     assert s.malformed == 2
     assert s.pending_handles() == [h]
-    # A reply to our req_id with an unreadable result still settles the request: its outcome
-    # is unknown (it reached Kraken), never a rejection.
+    # A success reply to our req_id with an unreadable count settles the request as executed
+    # (issue 18: success:true is never an unknown outcome): count None, a shape warning.
     ev = s.receive(
         b'{"method":"batch_cancel","req_id":%d,"success":true,"result":{"count":"three"}}' % h,
         4,
     )
-    assert isinstance(ev, Failed) and ev.handle == h
-    assert isinstance(ev.error, RemoteProtocolError) and isinstance(ev.error, OutcomeUnknown)
-    assert ev.error.req_id == h and ev.error.ids == ("A", "B")
-    assert s.malformed == 3
+    assert isinstance(ev, Completed) and ev.handle == h
+    assert ev.result.count is None
+    assert ev.result.shape_warnings == ("unreadable count: 'three'",)
+    assert s.malformed == 2
     assert len(s) == 0
-    # v1-era flood error shape
-    assert isinstance(s.receive(b'{"Error":"Exceeded msg rate"}', 5), ChannelFrame)
+    # v1-era flood error shape: a connection-level notice, counted by the client
+    notice = s.receive(b'{"Error":"Exceeded msg rate"}', 5)
+    assert notice.kind == "rate_limited" and notice.text == "Exceeded msg rate"
 
 
 def test_reply_for_a_different_method_is_not_matched():
@@ -362,21 +362,34 @@ def test_unified_variant_carries_asset_class():
     }
 
 
-def test_success_without_result_is_unknown_never_a_rejection():
-    """success:true means Kraken executed something; without a result we cannot say what."""
+def test_success_without_result_is_executed_with_a_shape_warning():
+    """success:true means Kraken executed the request: without a result it is still a
+    success, its unreadable fields None and a shape warning (issue 18, Deliver 1)."""
     s = Session("t")
-    for method, call in [
-        ("batch_cancel", batch_cancel(["A", "B"])),
-        ("cancel_all", cancel_all()),
-        ("add_order", add_order(symbol="BTC/USD", side="buy", order_qty=1, limit_price=100)),
+    for method, call, field in [
+        ("batch_cancel", batch_cancel(["A", "B"]), "count"),
+        ("cancel_all", cancel_all(), "count"),
+        (
+            "add_order",
+            add_order(symbol="BTC/USD", side="buy", order_qty=1, limit_price=100),
+            "order_id",
+        ),
     ]:
         h, _ = send(s, call)
         ev = s.receive(b'{"method":"%s","req_id":%d,"success":true}' % (method.encode(), h), 1)
-        assert isinstance(ev, Failed) and ev.handle == h
-        assert isinstance(ev.error, RemoteProtocolError)
-        assert not isinstance(ev.error, KrakenAPIError)
-        assert ev.error.outcome == "unknown" and "unknown" in str(ev.error)
+        assert isinstance(ev, Completed) and ev.handle == h
+        assert getattr(ev.result, field) is None
+        assert "no result" in ev.result.shape_warnings
     assert len(s) == 0
+
+
+def test_reply_with_neither_success_nor_error_is_unknown_never_a_rejection():
+    s = Session("t")
+    h, _ = send(s, batch_cancel(["A", "B"]))
+    ev = s.receive(b'{"method":"batch_cancel","req_id":%d}' % h, 1)
+    assert isinstance(ev, Failed) and isinstance(ev.error, RemoteProtocolError)
+    assert not isinstance(ev.error, KrakenAPIError)
+    assert ev.error.outcome == "unknown"
 
 
 def test_error_without_method_for_our_req_id_is_that_requests_rejection():

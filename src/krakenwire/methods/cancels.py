@@ -14,6 +14,7 @@ import msgspec
 
 from .. import _messages as m
 from .. import _results as res
+from .. import _shapes
 from .._validate import check_batch_size, check_cl_ord_ids, check_order_ids, check_userrefs
 from ..errors import KrakenwireError, ValidationError
 from ._spec import Call, Completion, Kind, MethodSpec, error
@@ -35,7 +36,8 @@ __all__ = [
     "reply_key",
 ]
 
-_decode_count = m.BATCH_CANCEL_DECODER.decode
+_accepted = _shapes.accepted
+_read_count = _shapes.read_count
 _encode_warnings = msgspec.json.Encoder().encode
 
 
@@ -43,14 +45,16 @@ _encode_warnings = msgspec.json.Encoder().encode
 
 
 def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return error(r, "batch_cancel")
-    w = _decode_count(r.result)
+    # result.count or the recorded top-level orders_cancelled; bytes (the frame's buffer is
+    # reused by picows after this callback); unreadable -> None + shape_warnings.
+    count, warnings_raw, shape = _read_count(r, "batch_cancel")
     cids = call.cl_ord_ids
     return res.BatchCancelResult(
-        count=w.count,
-        # bytes(): the frame's buffer is reused by picows after this callback.
-        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        count=count,
+        warnings_raw=warnings_raw,
+        shape_warnings=shape,
         orders=call.ids,
         cl_ord_id=cids if cids else [],  # its own list: a result is the caller's to keep
         req_id=rid,
@@ -61,12 +65,13 @@ def _batch_cancel(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return error(r, "cancel_all")
-    w = _decode_count(r.result)
+    count, warnings_raw, shape = _read_count(r, "cancel_all")
     return res.CancelAllResult(
-        count=w.count,
-        warnings_raw=bytes(w.warnings) if w.warnings else b"",
+        count=count,
+        warnings_raw=warnings_raw,
+        shape_warnings=shape,
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -75,13 +80,14 @@ def _cancel_all(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not (r.success and r.result):
+    if not _accepted(r):
         return error(r, "cancel_all_orders_after")
-    w = m.CANCEL_AFTER_DECODER.decode(r.result)
+    w, problems = _shapes.read(m.CANCEL_AFTER_DECODER, r, ("currentTime",))
     return res.CancelAfterResult(
-        current_time_raw=w.currentTime,
+        current_time_raw=w.currentTime or "",
         trigger_time_raw=w.triggerTime,
         warnings=w.warnings,
+        shape_warnings=_shapes.mismatch(call.spec.name, problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -90,16 +96,22 @@ def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
-    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply`."""
-    w = m.CANCEL_ORDER_DECODER.decode(r.result)
+    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply` (a missing or
+    unreadable ``order_id`` is ``""`` with ``shape_warnings``: one order was cancelled)."""
+    w, problems = _shapes.read(m.CANCEL_ORDER_DECODER, r, ("order_id",))
+    if problems:
+        shape = _shapes.mismatch("cancel_order", problems)
+        return res.CancelOrderReply(w.order_id or "", w.cl_ord_id, None, w.warnings, shape)
     return res.CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
 
 
 def finish_cancel_order(
     replies: list[res.CancelOrderReply], rid: int, latency: int, time_in: str, time_out: str
 ) -> res.CancelOrderResult:
+    shape = tuple(w for p in replies for w in p.shape_warnings)
     return res.CancelOrderResult(
         replies=replies,
+        shape_warnings=shape,
         req_id=rid,
         latency_ns=latency,
         time_in_raw=time_in,
@@ -109,6 +121,8 @@ def finish_cancel_order(
 
 def reply_key(call: Call, part: res.CancelOrderReply) -> str | None:
     """Which requested order a cancel_order reply answers (None: one it did not name)."""
+    if not part.order_id and part.shape_warnings:
+        return f"?{id(part):x}"  # a success we could not attribute: it still answers one
     if call.key == "order_id":
         return part.order_id if part.order_id in call.ids else None
     if call.key == "cl_ord_id" and part.cl_ord_id is not None:
@@ -126,7 +140,8 @@ def _names_userrefs(call: Call) -> bool:
 def _count_proves(request: Call, copy: Call, result: Any) -> bool:
     # Every id named was cancelled by this copy: nothing is left for the twin to add. A userref
     # may name several orders, so a count says nothing about each id then.
-    return not _names_userrefs(copy) and result.count >= len(copy.all_ids)
+    n = result.count  # None: Kraken said success but the count was unreadable
+    return n is not None and not _names_userrefs(copy) and n >= len(copy.all_ids)
 
 
 def _merge_counts(request: Call, outs: list[Any]) -> Any:
@@ -135,9 +150,12 @@ def _merge_counts(request: Call, outs: list[Any]) -> Any:
     if len(wins) == 1:
         return base
     warnings = [w for o in wins for w in o.warnings]
+    counts = [o.count for o in wins]
     return msgspec.structs.replace(
         base,
-        count=sum(o.count for o in wins),  # an order is cancelled once: the counts add up
+        # An order is cancelled once: the counts add up (unknown if one is unreadable).
+        count=None if None in counts else sum(counts),
+        shape_warnings=tuple(w for o in wins for w in o.shape_warnings),
         warnings_raw=_encode_warnings(warnings) if warnings else b"",
     )
 
@@ -241,7 +259,11 @@ ROWS = (BATCH_CANCEL, CANCEL_ORDER, CANCEL_ALL, CANCEL_AFTER)
 
 
 def batch_cancel(
-    orders: Iterable[Any], cl_ord_id: Iterable[Any] | None = None, *, unified: bool = False
+    orders: Iterable[Any],
+    cl_ord_id: Iterable[Any] | None = None,
+    *,
+    unified: bool = False,
+    allow_userref_zero: bool = False,
 ) -> Call:
     """One ``batch_cancel`` of 2..50 ids (orders + cl_ord_id together).
 
@@ -249,11 +271,13 @@ def batch_cancel(
         orders: Kraken order ids or ``order_userref`` numbers (ints become strings).
         cl_ord_id: client order ids, optional.
         unified: the unified-WS variant (``asset_class``; no order_userref).
+        allow_userref_zero: send the ``order_userref`` 0 (refused by default: it is the
+            userref of every order placed without one).
 
     Raises:
-        ValidationError: bad ids or count.
+        ValidationError: bad ids or count, a control character in an id, a userref 0.
     """
-    ids = check_order_ids(orders)
+    ids = check_order_ids(orders, allow_userref_zero=allow_userref_zero)
     if unified:
         _check_unified(ids)
     cids = check_cl_ord_ids(cl_ord_id) if cl_ord_id is not None else None
@@ -276,13 +300,15 @@ def cancel_order(
     order_userref: Iterable[Any] | None = None,
     *,
     matched: Callable[[int], int] | None = None,
+    allow_userref_zero: bool = False,
 ) -> Call:
     """One ``cancel_order`` naming one kind of id (Kraken's rule); Kraken answers once per
     order.
 
     Completion: one reply per ``order_id``/``cl_ord_id``; an ``order_userref`` may name several
     orders, and how many is not in the request: the router completes it from the executions
-    stream (``matched`` is accepted for compatibility and unused).
+    stream (``matched`` is accepted for compatibility and unused). The userref 0 is refused
+    unless ``allow_userref_zero`` (it names every order placed without a userref).
     """
     given = [
         k
@@ -310,7 +336,7 @@ def cancel_order(
         params = m.CancelOrderParams("", cl_ord_id=ids)
         key = "cl_ord_id"
     else:
-        refs = check_userrefs(order_userref or ())
+        refs = check_userrefs(order_userref or (), allow_userref_zero=allow_userref_zero)
         params = m.CancelOrderParams("", order_userref=refs)
         ids = [str(r) for r in refs]
         key = "order_userref"

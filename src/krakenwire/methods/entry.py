@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _messages as m
-from .. import _orders
+from .. import _orders, _shapes
 from .. import _results as res
 from ._spec import Call, Completion, Kind, MethodSpec, error
 
@@ -20,14 +20,15 @@ __all__ = ["ADD_ORDER", "AMEND_ORDER", "BATCH_ADD", "EDIT_ORDER", "ROWS", "add_o
 
 
 def _add_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not r.success or not r.result:
+    if not _shapes.accepted(r):
         return error(r, "add_order")
-    w = m.ADD_ORDER_DECODER.decode(r.result)
+    w, problems = _shapes.read(m.ADD_ORDER_DECODER, r, ("order_id",))
     return res.AddOrderResult(
         order_id=w.order_id,
         cl_ord_id=w.cl_ord_id,
         order_userref=w.order_userref,
         warnings=w.warnings,
+        shape_warnings=_shapes.mismatch("add_order", problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -37,16 +38,20 @@ def _add_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 def _batch_add(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
     # An engine failure of some orders: success false, but the per-order array is there.
-    if not r.result:
+    if not (r.result or _shapes.accepted(r)):
         return error(r, "batch_add")
-    rows = m.BATCH_ADD_DECODER.decode(r.result)
-    items = [
-        res.BatchAddItem(w.order_id, w.cl_ord_id, w.order_userref, w.error, w.warnings)
-        for w in rows
-    ]
+    rows, problems = _shapes.read_rows(r) if r.result else ([], ["no result"])
+    items = []
+    for i, w in enumerate(rows):
+        if w.order_id is None and w.error is None:
+            problems.append(f"row {i}: no order_id")
+        items.append(
+            res.BatchAddItem(w.order_id or "", w.cl_ord_id, w.order_userref, w.error, w.warnings)
+        )
     return res.BatchAddResult(
         orders=items,
-        error=None if r.success else r.error,
+        error=None if r.success is not False else r.error,
+        shape_warnings=_shapes.mismatch("batch_add", problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -55,14 +60,15 @@ def _batch_add(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _amend_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not r.success or not r.result:
+    if not _shapes.accepted(r):
         return error(r, "amend_order")
-    a = m.AMEND_ORDER_DECODER.decode(r.result)
+    a, problems = _shapes.read(m.AMEND_ORDER_DECODER, r, ("amend_id",))
     return res.AmendOrderResult(
         amend_id=a.amend_id,
         order_id=a.order_id,
         cl_ord_id=a.cl_ord_id,
         warnings=a.warnings,
+        shape_warnings=_shapes.mismatch("amend_order", problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,
@@ -71,13 +77,14 @@ def _amend_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def _edit_order(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
-    if not r.success or not r.result:
+    if not _shapes.accepted(r):
         return error(r, "edit_order")
-    e = m.EDIT_ORDER_DECODER.decode(r.result)
+    e, problems = _shapes.read(m.EDIT_ORDER_DECODER, r, ("order_id", "original_order_id"))
     return res.EditOrderResult(
         order_id=e.order_id,
         original_order_id=e.original_order_id,
         warnings=e.warnings,
+        shape_warnings=_shapes.mismatch("edit_order", problems) if problems else (),
         req_id=rid,
         latency_ns=latency,
         time_in_raw=r.time_in,

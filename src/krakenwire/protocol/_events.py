@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from .._notices import Notice
 from .._views import RequestView
 from ..errors import KrakenwireError
 
@@ -17,6 +18,7 @@ __all__ = [
     "Event",
     "Failed",
     "Malformed",
+    "Notice",
     "Stale",
     "Unmatched",
 ]
@@ -85,4 +87,4 @@ class Malformed(msgspec.Struct, frozen=True, gc=False):
     reason: str
 
 
-Event = Completed | Failed | Absorbed | Stale | ChannelFrame | Unmatched | Malformed
+Event = Completed | Failed | Absorbed | Stale | ChannelFrame | Unmatched | Malformed | Notice

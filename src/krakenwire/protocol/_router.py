@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from .. import _messages as m
+from .._notices import RATE_LIMITED, Notice, classify
 from .._results import CancelOrderReply
 from .._views import RequestView
 from ..errors import (
@@ -108,6 +109,7 @@ class Router:
         self.unmatched = 0
         self.duplicates = 0
         self.malformed = 0
+        self.shape_mismatches = 0
         self.outbox: list[Event] = []
 
     def __repr__(self) -> str:
@@ -319,12 +321,16 @@ class Router:
             :class:`Completed`/:class:`Failed` when it settled a request, :class:`Absorbed`
             when it settled a copy whose request still waits for its twin, ``None`` for one
             more reply of a request still incomplete, :class:`Stale`, :class:`ChannelFrame`,
-            :class:`Unmatched` or :class:`Malformed`. Never raises for anything the peer
+            :class:`Unmatched`, :class:`Malformed` or a connection-level ``Notice`` (the
+            message-rate refusal, the proxy's restart). Never raises for anything the peer
             sends (a bug of ours is raised, not blamed on the peer).
         """
         try:
             r = _decode_reply(payload)
         except Exception as exc:  # DecodeError, ValidationError, RecursionError (deep nesting)
+            notice = classify(payload)  # the proxy's bare-text restart notice is not JSON
+            if notice is not None:
+                return notice
             self.malformed += 1
             return Malformed(f"{type(exc).__name__}: {str(exc)[:200]}")
         # A method reply; or an error that names our req_id but no method (what a server
@@ -346,12 +352,19 @@ class Router:
                 settle = spec.settle
                 if settle is not None:  # one reply completes it (Completion.ONE)
                     out = settle(c.call, r, c.rid, now_ns - c.sent_ns)
+                    if getattr(out, "shape_warnings", None):
+                        self.shape_mismatches += 1  # accepted, but part of it was unreadable
                     return self._first(self._done(c, out, now_ns))
                 return self._part(c, r, now_ns)
             except _DECODE_ERRORS as exc:  # a reply for this req_id that we cannot read
                 self.malformed += 1
                 err = self._unknown(c, RemoteProtocolError, f"unreadable reply: {exc}")
                 return self._first(self._done(c, err, now_ns))
+        if r.flood_error is not None and not r.channel:
+            # {"Error": "Exceeded msg rate"}: answers no request (the refused one gets no reply)
+            return Notice(
+                RATE_LIMITED if "rate" in r.flood_error.lower() else "error", r.flood_error
+            )
         try:
             data = _decode_data(r.data) if r.data else None
         except Exception as exc:
@@ -375,8 +388,10 @@ class Router:
             c.seen = set()
         seen = c.seen
         assert seen is not None
-        if r.success and r.result:
+        if r.success:
             part = cancel_order_reply(r)
+            if part.shape_warnings:
+                self.shape_mismatches += 1
             key = reply_key(call, part)
             if key is None:
                 self.unmatched += 1

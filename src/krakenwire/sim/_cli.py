@@ -88,6 +88,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="probability that a cancel finds its order filled just before it",
     )
+    parser.add_argument(
+        "--reply-shape",
+        choices=("documented", "recorded"),
+        default="documented",
+        help="batch_cancel's success reply: result.count as Kraken's page shows (documented, "
+        "default) or the top-level orders_cancelled recorded from the live venue (recorded)",
+    )
+    parser.add_argument(
+        "--msg-rate-limit",
+        type=int,
+        default=0,
+        help="inbound messages per connection per rolling second before Kraken's "
+        '{"Error":"Exceeded msg rate"}; 0 off (default: Kraken does not document it)',
+    )
+    parser.add_argument(
+        "--connect-budget",
+        type=int,
+        default=150,
+        help="connection attempts per rolling 10 minutes before a 10-minute ban (HTTP 429), "
+        "as Kraken's Cloudflare front does; 0 off (default 150)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
 
 
@@ -109,6 +130,9 @@ def _config(args: argparse.Namespace) -> SimConfig:
         market_interval=args.market_interval,
         market_volatility=args.volatility,
         cancel_race_prob=args.cancel_race_prob,
+        reply_shape=args.reply_shape,
+        msg_rate_limit=args.msg_rate_limit or None,
+        connect_budget=args.connect_budget or None,
     )
 
 

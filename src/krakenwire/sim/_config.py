@@ -35,6 +35,25 @@ class SimConfig:
         strict_path: refuse (HTTP 404) any request path but ``/v2``; by default any path is
             served, so clients that append ``/v2`` to a URL that has it still connect [UNK].
         maxratecount, version: values of the subscribe ack and the status frame.
+        connect_budget, connect_window, connect_ban: Kraken's Cloudflare front bans an IP for
+            10 minutes after about 150 connection attempts in a rolling 10 minutes [DOC D-intro
+            FAQ, kraken-ws-v2.md section 1]: attempt ``connect_budget + 1`` within
+            ``connect_window`` seconds, and every attempt for ``connect_ban`` seconds after,
+            gets HTTP 429 instead of the upgrade. ``None`` turns it off. Counted per simulator
+            (every client is on loopback: one IP).
+        msg_rate_limit: at most this many inbound messages per connection in any rolling
+            second; one more is dropped unanswered and the connection gets Kraken's bare
+            ``{"Error":"Exceeded msg rate"}`` [PEER XS, N: the frame is recorded; the limit is
+            undocumented and load-dependent, so the default is ``None``, off].
+
+    Reply shapes [PEER REC5 vs DOC]:
+        reply_shape: ``"documented"`` answers ``batch_cancel`` with ``result.count`` as Kraken's
+            page shows; ``"recorded"`` with the frame recorded from the live venue by
+            kraken-async-rs (2024-05-19): a top-level ``orders_cancelled`` and no ``result``
+            (warnings, if any, are left out: the recorded frame has none). Which one the venue
+            sends today is unknown from here; clients must accept both.
+        deny_trading: every trading method is refused with ``EGeneral:Permission denied``
+            (an API key without the trading permission) [PEER recorded string; DOC D-err].
 
     Undocumented trading behaviour [UNK], named so tests can pick either side:
         batch_cancel_mode: ``"lenient"`` cancels what is open and reports only ``count``;
@@ -50,6 +69,9 @@ class SimConfig:
         cancel_error: ``cancel_order`` of an id not open [PEER ``EOrder:Invalid order``].
         amend_error: amend/edit of an unknown order [PEER, weak].
         updates_before_reply: send the executions updates before the method reply.
+        ledger_size: each account's ledger (every trading request, for tests) keeps at least
+            the last ``ledger_size`` entries and at most a quarter more, so a long-running
+            simulator stays flat in memory (before, every request stayed: ~540 bytes each).
 
     Faults (all off): ``doc_timestamps`` (time_out with 7 digits, no Z, as in the docs),
     ``latency``, ``latency_jitter``, ``drop_reply_prob``, ``close_after``, ``close_prob``,
@@ -86,6 +108,12 @@ class SimConfig:
     strict_path: bool = False
     maxratecount: int = 180
     version: str = "2.0.10"
+    connect_budget: int | None = 150
+    connect_window: float = 600.0
+    connect_ban: float = 600.0
+    msg_rate_limit: int | None = None
+    reply_shape: Literal["documented", "recorded"] = "documented"
+    deny_trading: bool = False
 
     batch_cancel_mode: Literal["lenient", "strict"] = "lenient"
     strict_error: str = "EOrder:Invalid order"
@@ -95,6 +123,7 @@ class SimConfig:
     cancel_error: str = "EOrder:Invalid order"
     amend_error: str = "EOrder:Unknown order"
     updates_before_reply: bool = False
+    ledger_size: int = 10_000
 
     doc_timestamps: bool = False
     latency: float = 0.0
@@ -125,6 +154,16 @@ class SimConfig:
             raise ValueError(
                 f"batch_cancel_mode must be lenient or strict, not {self.batch_cancel_mode!r}"
             )
+        if self.reply_shape not in ("documented", "recorded"):
+            raise ValueError(
+                f"reply_shape must be documented or recorded, not {self.reply_shape!r}"
+            )
+        for name in ("connect_budget", "msg_rate_limit", "ledger_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 (or None where allowed), not {value}")
+        if self.connect_window <= 0 or self.connect_ban < 0:
+            raise ValueError("connect_window must be > 0 and connect_ban >= 0")
         if self.cancel_reply_order not in ("request", "shuffled"):
             raise ValueError(
                 f"cancel_reply_order must be request or shuffled, not {self.cancel_reply_order!r}"

@@ -20,20 +20,23 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from ._book import Account, LedgerEntry
 from ._clock import clock
-from ._ctx import INVALID, Ctx
+from ._ctx import INVALID, PERMISSION_DENIED, Ctx, charge_refused
 from ._engine import Engine
 from ._methods import HANDLERS
 from ._wire import (
     ENCODER,
     ChannelOnly,
+    CountResult,
     ExecFrame,
     Inbound,
     Pong,
+    RecordedCountResp,
     Resp,
     SubErr,
     SubResult,
     SubscribeParams,
-    unknown_field,
+    number_error,
+    refusal,
 )
 
 __all__ = ["Conn"]
@@ -51,6 +54,10 @@ _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CLOSE = WSMsgType.CLOSE
 SESSION = "ESession:Invalid session"
+# Recorded from the venue (kraken-async-rs test data, 2024-05; kraken-ws-v2.md section 9).
+NO_TOKEN = "Token(s) not found"
+UNSUPPORTED_EVENT = "Unsupported event"
+FLOOD = b'{"Error":"Exceeded msg rate"}'
 _PUBLIC = frozenset(("book", "ticker", "trade", "ohlc", "instrument", "status"))
 _PUBLIC_ERR = "Public market data subscriptions are unavailable on this endpoint. Try ws.kraken.com"
 _JUNK: tuple[bytes, ...] = (
@@ -84,6 +91,9 @@ class Conn(WSListener):
         self._loop = asyncio.get_running_loop()
         self._q: deque[tuple[float, bytes]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        # Arrival times of the last msg_rate_limit messages (the message-rate switch).
+        limit = eng.config.msg_rate_limit
+        self._arrivals: deque[float] | None = deque(maxlen=limit) if limit else None
 
     # -- picows callbacks --------------------------------------------------------------------
 
@@ -106,6 +116,14 @@ class Conn(WSListener):
             return
         if msg_type is not _TEXT and msg_type is not _BINARY or eng.blackhole:
             return
+        arrivals = self._arrivals
+        if arrivals is not None:
+            now = self.last_in
+            if len(arrivals) == arrivals.maxlen and now - arrivals[0] < 1.0:
+                eng.flood_refusals += 1
+                self.send(FLOOD)  # Kraken's bare notice; the message itself is dropped
+                return
+            arrivals.append(now)
         self.frames += 1
         try:
             self._handle(frame.get_payload_as_bytes(), t_in)
@@ -175,6 +193,23 @@ class Conn(WSListener):
         delay: float,
     ) -> None:
         out_ns = time.time_ns() + int(delay * 1e9)
+        if (
+            error is None
+            and method == "batch_cancel"
+            and type(result) is CountResult
+            and self.eng.config.reply_shape == "recorded"
+        ):
+            # The shape recorded from the live venue: no result, a top-level orders_cancelled.
+            recorded = RecordedCountResp(
+                method=method,
+                orders_cancelled=result.count,
+                req_id=req_id,
+                success=True,
+                time_in=t_in,
+                time_out=self.eng.fmt_out(out_ns),
+            )
+            self.send(ENCODER.encode(recorded), delay)
+            return
         resp = Resp(
             method=method,
             req_id=req_id,
@@ -221,16 +256,29 @@ class Conn(WSListener):
         req_id = msg.req_id
         if method in _DECODERS:
             self._trade(method, req_id, msg.params, t_in)
+        elif method == "ping" and msg.params:
+            # Recorded: a ping carrying params is refused, not answered with a pong.
+            error = refusal("params", method)
+            self._resp(method, req_id, None, error, t_in, eng.delay())
         elif method == "ping":
             delay = eng.delay()
             pong = Pong(time_in=t_in, time_out=eng.fmt_out(time.time_ns() + int(delay * 1e9)))
             if req_id is not None:
                 pong.req_id = req_id
             self.send(ENCODER.encode(pong), delay)
+        elif (
+            (method == "subscribe" or method == "unsubscribe")
+            and msg.params
+            and bytes(memoryview(msg.params)[:1]) != b"{"
+        ):
+            # Recorded: a subscribe whose params are not an object is an "Unsupported event".
+            self._resp(method, req_id, None, UNSUPPORTED_EVENT, t_in, eng.delay())
         elif method == "subscribe" or method == "unsubscribe":
             self._subscription(method, req_id, msg.params, t_in)
+        elif method:  # a method Kraken does not know: its recorded answer to a bad event
+            self._resp(method, req_id, None, UNSUPPORTED_EVENT, t_in, eng.delay())
         else:
-            self._resp(method or "", req_id, None, INVALID, t_in, eng.delay())
+            self._resp("", req_id, None, INVALID, t_in, eng.delay())
 
     def _malformed(self, data: bytes, t_in: str) -> None:
         """Junk or wrongly typed envelope: echo what can be salvaged (req_id, method)."""
@@ -249,24 +297,29 @@ class Conn(WSListener):
 
     def _trade(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
         eng = self.eng
+        bad_number = number_error(method, raw)
+        if bad_number is not None:
+            self._refused(method, req_id, raw, bad_number, t_in)
+            return
         try:
             params = _DECODERS[method].decode(raw)
         except msgspec.ValidationError as e:
-            name = unknown_field(e)
-            error = f"Unsupported field: '{name}'" if name is not None else INVALID
-            self._resp(method, req_id, None, error, t_in, eng.delay())
+            self._refused(method, req_id, raw, refusal(e, method), t_in)
             return
         except msgspec.DecodeError:
-            self._resp(method, req_id, None, INVALID, t_in, eng.delay())
+            self._refused(method, req_id, raw, INVALID, t_in)
             return
         acct = eng.auth(params.token)
         if acct is None:
-            self._resp(method, req_id, None, SESSION, t_in, eng.delay())
+            error = SESSION if params.token else NO_TOKEN  # both recorded from the venue
+            self._resp(method, req_id, None, error, t_in, eng.delay())
             return
         entry = LedgerEntry(req_id=req_id, method=method)
         ctx = Ctx(method, req_id, entry)
         _, handler, places = HANDLERS[method]
-        if eng.system == "maintenance":
+        if eng.config.deny_trading:  # an API key without the trading permission
+            ctx.fail(PERMISSION_DENIED)
+        elif eng.system == "maintenance":
             ctx.fail("EService:Unavailable")
         elif places and eng.system == "cancel_only":
             ctx.fail("EService:Market in cancel_only mode")
@@ -277,7 +330,7 @@ class Conn(WSListener):
                 handler(eng, ctx, acct, params)
             finally:
                 eng.release()
-        acct.ledger.append(entry)
+        eng.record(acct, entry)
         self.trades += 1
         cfg = eng.config
         close = (cfg.close_after is not None and self.trades >= cfg.close_after) or (
@@ -296,6 +349,16 @@ class Conn(WSListener):
             self.transport.disconnect(graceful=False)
         eng.flush()
 
+    def _refused(
+        self, method: str, req_id: int | None, raw: msgspec.Raw, error: str, t_in: str
+    ) -> None:
+        """A request that failed validation: Kraken still charges the method's fixed
+        rate-counter cost (kraken-ws-v2.md section 6) when it can tell whose and which pair."""
+        eng = self.eng
+        if error != NO_TOKEN:
+            charge_refused(eng, method, raw)
+        self._resp(method, req_id, None, error, t_in, eng.delay())
+
     def _subscription(self, method: str, req_id: int | None, raw: msgspec.Raw, t_in: str) -> None:
         eng = self.eng
         delay = eng.delay()
@@ -309,9 +372,7 @@ class Conn(WSListener):
         try:
             p = _SUBSCRIBE.decode(raw)
         except msgspec.ValidationError as e:
-            name = unknown_field(e)
-            error = f"Unsupported field: '{name}'" if name is not None else INVALID
-            self._sub_err(method, req_id, None, error, t_in, delay)
+            self._sub_err(method, req_id, None, refusal(e, method), t_in, delay)
             return
         except msgspec.DecodeError:
             self._sub_err(method, req_id, None, INVALID, t_in, delay)

@@ -6,13 +6,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
+
 from ._book import Account, LedgerEntry
 from ._engine import Engine
 from ._order import Order
 
-__all__ = ["INVALID", "Ctx", "age_cost", "charge"]
+__all__ = [
+    "INVALID",
+    "PERMISSION_DENIED",
+    "Ctx",
+    "age_cost",
+    "charge",
+    "charge_refused",
+    "refuse",
+]
 
 INVALID = "EGeneral:Invalid arguments"
+PERMISSION_DENIED = "EGeneral:Permission denied"
 INVALID_PRICE = "EOrder:Invalid price"
 ORDERS_LIMIT = "EOrder:Orders limit exceeded"
 INSUFFICIENT_FUNDS = "EOrder:Insufficient funds"
@@ -52,6 +63,43 @@ def charge(eng: Engine, acct: Account, symbol: str, cost: float, may_refuse: boo
     if cost:
         acct.charge(symbol, cost, cfg.rate_decay)
     return None
+
+
+def refuse(eng: Engine, ctx: Ctx, acct: Account, symbol: str, cost: float, error: str) -> None:
+    """Fail a request that did not pass validation, charging its fixed rate-counter cost
+    first: Kraken charges it "even if the request fails validation" (kraken-ws-v2.md §6)."""
+    charge(eng, acct, symbol, cost, False)
+    ctx.fail(error)
+
+
+class _Loose(msgspec.Struct):
+    token: str = ""
+    symbol: str = ""
+    order_id: str = ""
+    orders: list[Any] = []
+
+
+_LOOSE = msgspec.json.Decoder(_Loose)
+_FIXED = {"add_order": 1.0, "amend_order": 1.0, "edit_order": 1.0}
+
+
+def charge_refused(eng: Engine, method: str, raw: msgspec.Raw) -> None:
+    """The fixed cost of an order request whose params Kraken refused before reading them
+    (an unknown field, a number that is not one), when its token and pair can be read."""
+    if method not in _FIXED and method != "batch_add":
+        return
+    try:
+        p = _LOOSE.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return
+    acct = eng.auth(p.token)
+    if acct is None:
+        return
+    symbol = p.symbol
+    if not symbol and p.order_id in acct.open_orders:
+        symbol = acct.open_orders[p.order_id].symbol
+    if symbol:
+        charge(eng, acct, symbol, _FIXED.get(method, len(p.orders) / 2), False)
 
 
 # Extra counter cost by the order's age (kraken-ws-v2.md §6): upper age s -> (amend, edit, cancel)

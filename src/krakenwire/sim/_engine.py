@@ -14,13 +14,14 @@ import base64
 import random
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
 
 from ._balances import LedgerRow, snapshot_rows
-from ._book import Account
+from ._book import Account, LedgerEntry
 from ._clock import clock
 from ._config import SimConfig
 from ._execs import CLOSE_TYPES, Row, full_row
@@ -74,6 +75,10 @@ class Engine:
         self.rng = random.Random(config.seed)
         self.system = "online"
         self.frames_received = 0
+        self.flood_refusals = 0  # messages dropped with {"Error":"Exceeded msg rate"}
+        self.connect_refusals = 0  # upgrades answered 429 by the connection-attempt budget
+        self._attempts: deque[float] = deque()  # times of recent connection attempts
+        self._banned_until = 0.0
         # While True every frame is read and dropped and nothing is sent (no replies, no
         # heartbeats): a dead-but-open socket, for clients' liveness watchdogs.
         self.blackhole = False
@@ -118,6 +123,36 @@ class Engine:
         for tok in self._tokens.values():
             if api_key is None or tok.account.api_key == api_key:
                 tok.dead = True
+
+    def record(self, acct: Account, entry: LedgerEntry) -> None:
+        """Append a trading request to the account's ledger, keeping it bounded: at least the
+        last ``ledger_size`` entries, at most a quarter more (one slice delete per quarter, so
+        appending stays O(1) amortized and a long-running simulator stays flat in memory)."""
+        ledger = acct.ledger
+        ledger.append(entry)
+        keep = self.config.ledger_size
+        if len(ledger) > keep + (keep >> 2):
+            del ledger[: len(ledger) - keep]
+
+    def admit(self) -> bool:
+        """One connection attempt: False when Kraken's Cloudflare front would refuse it (more
+        than ``connect_budget`` attempts in ``connect_window`` seconds bans for ``connect_ban``
+        seconds; kraken-ws-v2.md section 1). Refused attempts count too."""
+        cfg = self.config
+        budget = cfg.connect_budget
+        if budget is None:
+            return True
+        now = time.monotonic()
+        attempts = self._attempts
+        attempts.append(now)
+        while attempts and now - attempts[0] >= cfg.connect_window:
+            attempts.popleft()
+        if len(attempts) > budget:
+            self._banned_until = max(self._banned_until, now + cfg.connect_ban)
+        if now < self._banned_until:
+            self.connect_refusals += 1
+            return False
+        return True
 
     def auth(self, token: str) -> Account | None:
         """The account a token may act for right now, else None (``ESession:Invalid session``)."""

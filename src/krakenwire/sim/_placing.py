@@ -19,6 +19,7 @@ from ._ctx import (
     Ctx,
     age_cost,
     charge,
+    refuse,
 )
 from ._engine import Engine
 from ._order import Order, new_order_id
@@ -43,7 +44,10 @@ _QTY = Decimal("0.00000001")
 
 def add_order(eng: Engine, ctx: Ctx, acct: Account, p: AddOrderParams) -> None:
     error, warnings = check(eng, acct, p, p.symbol)
-    error = error or _deadline(p.deadline)
+    if error is not None:
+        refuse(eng, ctx, acct, p.symbol, 1.0, error)  # the fixed cost, even so
+        return
+    error = _deadline(p.deadline)
     if error is None:
         error = charge(eng, acct, p.symbol, 1.0, True)
     if error is None and not p.validate:
@@ -61,18 +65,19 @@ def add_order(eng: Engine, ctx: Ctx, acct: Account, p: AddOrderParams) -> None:
 
 
 def batch_add(eng: Engine, ctx: Ctx, acct: Account, p: BatchAddParams) -> None:
+    fixed = len(p.orders) / 2
     if not 2 <= len(p.orders) <= 15:
-        ctx.fail(INVALID)
+        refuse(eng, ctx, acct, p.symbol, fixed, INVALID)
         return
     cl_ids = [f.cl_ord_id for f in p.orders if f.cl_ord_id is not None]
     if len(set(cl_ids)) != len(cl_ids):
-        ctx.fail(INVALID)
+        refuse(eng, ctx, acct, p.symbol, fixed, INVALID)
         return
     # A validation failure rejects the whole batch (docs: batch_add).
     for fields in p.orders:
         error, _ = check(eng, acct, fields, p.symbol)
         if error is not None:
-            ctx.fail(error)
+            refuse(eng, ctx, acct, p.symbol, fixed, error)
             return
     error = _deadline(p.deadline) or charge(eng, acct, p.symbol, len(p.orders) / 2, True)
     if error is not None:
@@ -134,7 +139,7 @@ def amend_order(eng: Engine, ctx: Ctx, acct: Account, p: AmendOrderParams) -> No
         if order.order_type != "iceberg" or not qty / 15 <= p.display_qty <= qty:
             bad = INVALID
     if bad is not None:
-        ctx.fail(bad)
+        refuse(eng, ctx, acct, order.symbol, 1.0, bad)
         return
     cost = 1.0 + age_cost(order, "amend")
     error = _deadline(p.deadline) or charge(eng, acct, order.symbol, cost, True)
@@ -201,9 +206,9 @@ def edit_order(eng: Engine, ctx: Ctx, acct: Account, p: EditOrderParams) -> None
     if old is None:
         ctx.fail(eng.config.amend_error)
         return
-    # edit_order is not for triggered or conditional orders (docs: edit_order).
     if p.symbol != old.symbol or old.trigger_price is not None or old.conditional is not None:
-        ctx.fail(INVALID)
+        # edit_order is not for triggered or conditional orders (docs: edit_order)
+        refuse(eng, ctx, acct, old.symbol, 1.0, INVALID)
         return
     bad = _bad_change(p.limit_price, p.order_qty)
     if bad is None and p.no_mpp and old.order_type != "market":
@@ -217,7 +222,7 @@ def edit_order(eng: Engine, ctx: Ctx, acct: Account, p: EditOrderParams) -> None
     if bad is None and p.fee_preference not in (None, "base", "quote"):
         bad = INVALID
     if bad is not None:
-        ctx.fail(bad)
+        refuse(eng, ctx, acct, old.symbol, 1.0, bad)
         return
     cost = 1.0 + age_cost(old, "edit")
     error = _deadline(p.deadline) or charge(eng, acct, old.symbol, cost, True)

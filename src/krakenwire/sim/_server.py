@@ -11,8 +11,16 @@ import asyncio
 import ipaddress
 import ssl
 from collections.abc import Iterator, Mapping
+from http import HTTPStatus
 
-from picows import WSCloseCode, WSUpgradeRequest, ws_create_server
+from picows import (
+    WSCloseCode,
+    WSMsgType,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
 
 from ._book import Account
 from ._config import SimConfig
@@ -22,6 +30,8 @@ from ._lifetime import StartStop
 from ._rest import RestTokenServer
 
 __all__ = ["SimConfig", "Simulator"]
+
+PROXY_RESTARTING = b"CloudFlare WebSocket proxy restarting"
 
 
 class Simulator(StartStop):
@@ -264,10 +274,31 @@ class Simulator(StartStop):
             await self._rest.stop()
         await asyncio.sleep(0)
 
-    def _factory(self, request: WSUpgradeRequest) -> Conn | None:
+    def _factory(self, request: WSUpgradeRequest) -> Conn | WSUpgradeResponseWithListener | None:
+        if not self.engine.admit():  # the connection-attempt budget (Cloudflare's ban)
+            return WSUpgradeResponseWithListener(
+                WSUpgradeResponse.create_error_response(HTTPStatus.TOO_MANY_REQUESTS), None
+            )
         if self.config.strict_path and request.path.split(b"?", 1)[0] != b"/v2":
             return None  # picows answers 404
         return Conn(self.engine)
+
+    def proxy_restart(self, drop_after: float | None = 0.5) -> int:
+        """Send every connection Kraken's bare text frame ``CloudFlare WebSocket proxy
+        restarting`` (recorded from the venue, kraken-ws-v2.md section 9), then drop them all
+        ``drop_after`` seconds later (``None``: the notice only). Returns how many got it."""
+        conns = [c for c in self.engine.peers if isinstance(c, Conn) and not c.closed]
+        for c in conns:
+            if c.transport is not None:
+                c.transport.send(WSMsgType.TEXT, PROXY_RESTARTING)
+        if drop_after is not None:
+            asyncio.get_running_loop().call_later(drop_after, _kill_all, conns)
+        return len(conns)
+
+
+def _kill_all(conns: list[Conn]) -> None:
+    for c in conns:
+        c.kill()
 
 
 class _LiveKeys(Mapping[str, str]):

@@ -41,6 +41,9 @@ __all__ = [
     "SubscribeParams",
     "TokenParams",
     "ChannelOnly",
+    "RecordedCountResp",
+    "number_error",
+    "refusal",
     "unknown_field",
 ]
 
@@ -53,6 +56,63 @@ def unknown_field(err: msgspec.ValidationError) -> str | None:
     """The offending key of a ``forbid_unknown_fields`` failure, else None."""
     m = _UNKNOWN.search(str(err))
     return m.group(1) if m else None
+
+
+_NO_TOKEN = "Token(s) not found"
+_INVALID = "EGeneral:Invalid arguments"
+_NO_MPP = "EGeneral:Invalid arguments:no_mpp order option is only available when ordertype = market"
+# Number fields of the order methods: Kraken refuses a non-number with
+# "<Field> field must be a number_float" (recorded for limit_price and cash_order_qty).
+_NUMBERS = ("order_qty", "limit_price", "cash_order_qty", "display_qty", "trigger_price")
+_ORDER_METHODS = frozenset(("add_order", "amend_order", "edit_order", "batch_add"))
+_LOOSE: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+
+
+def refusal(err: msgspec.ValidationError | str, method: str) -> str:
+    """Kraken's error string for params that failed to decode (or an unknown key ``err``).
+
+    Recorded on the venue (kraken-ws-v2.md section 9): an unknown key is
+    ``Unsupported field: '<key>' for the given msg type: <method, "_" as " ">`` (``add order``,
+    ``ping``); a request without a token is ``Token(s) not found``; anything else here is
+    ``EGeneral:Invalid arguments``.
+    """
+    name = err if isinstance(err, str) else unknown_field(err)
+    if name is not None:
+        return f"Unsupported field: '{name}' for the given msg type: {method.replace('_', ' ')}"
+    if "missing required field `token`" in str(err):
+        return _NO_TOKEN
+    return _INVALID
+
+
+def _number_in(obj: dict[str, Any]) -> str | None:
+    for name in _NUMBERS:
+        if name in obj:
+            v = obj[name]
+            if type(v) is bool or not isinstance(v, int | float):
+                return f"{name.capitalize()} field must be a number_float"
+    if obj.get("no_mpp") is True and obj.get("order_type", "market") != "market":
+        return _NO_MPP
+    return None
+
+
+def number_error(method: str, raw: msgspec.Raw) -> str | None:
+    """Kraken's refusal of an order request whose number field is not a JSON number (a string
+    such as ``"100"``, which msgspec's Decimal would accept) or that asks ``no_mpp`` on a
+    non-market order; ``None`` otherwise. Only the order methods pay for this second parse."""
+    if method not in _ORDER_METHODS or not raw:
+        return None
+    try:
+        obj = _LOOSE.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if type(obj) is not dict:
+        return None
+    error = _number_in(obj)
+    if error is None and method == "batch_add" and type(obj.get("orders")) is list:
+        for row in obj["orders"]:
+            if type(row) is dict and (error := _number_in(row)) is not None:
+                break
+    return error
 
 
 # -- inbound ---------------------------------------------------------------------------------
@@ -199,6 +259,18 @@ class Resp(msgspec.Struct, omit_defaults=True, kw_only=True):
     result: Any = None
     success: bool
     error: str | None = None
+    time_in: str
+    time_out: str
+
+
+class RecordedCountResp(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """batch_cancel's success as recorded from the live venue (kraken-async-rs test data,
+    2024-05-19): keys in that frame's order, a top-level count and no ``result``."""
+
+    method: str
+    orders_cancelled: int
+    req_id: int | None = None
+    success: bool
     time_in: str
     time_out: str
 
