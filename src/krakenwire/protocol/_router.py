@@ -354,6 +354,15 @@ class Router:
                     out = settle(c.call, r, c.rid, now_ns - c.sent_ns)
                     if getattr(out, "shape_warnings", None):
                         self.shape_mismatches += 1  # accepted, but part of it was unreadable
+                    if c.fate is None and c.group is None and type(out) is not InvalidSession:
+                        # The common case, without the list of the general path: one copy,
+                        # its reply, its caller.
+                        del self._wire[c.rid]
+                        if c.refs is not None:
+                            self._refs.discard(c)
+                        if isinstance(out, KrakenwireError):
+                            return Failed(c.rid, out, c.view, now_ns - c.sent_ns)
+                        return Completed(c.rid, out, c.view, now_ns - c.sent_ns)
                     return self._first(self._done(c, out, now_ns))
                 return self._part(c, r, now_ns)
             except _DECODE_ERRORS as exc:  # a reply for this req_id that we cannot read
