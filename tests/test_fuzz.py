@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import krakenwire
 from krakenwire import protocol as kp
+from krakenwire.methods import METHODS as TABLE
 from krakenwire.sim import Simulator
 
 json_values = st.recursive(
@@ -41,16 +42,7 @@ KEYS = [
     "warnings",
     "order_id",
 ]
-METHODS = [
-    "batch_cancel",
-    "cancel_order",
-    "cancel_all",
-    "cancel_all_orders_after",
-    "pong",
-    "subscribe",
-    "",
-    "unknown",
-]
+METHODS = [*sorted(TABLE), "pong", "", "unknown"]  # the method table, and what it lacks
 frames = st.dictionaries(
     st.sampled_from(KEYS) | st.text(max_size=8),
     json_values | st.sampled_from(METHODS) | st.integers(0, 5),
