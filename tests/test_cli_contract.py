@@ -147,12 +147,12 @@ def test_demo_counts_must_be_positive(capsys):
 
 
 def test_an_unexpected_error_is_one_line_on_stderr_and_exit_3(monkeypatch, capsys):
-    import krakenwire._demo
+    import krakenwire.cli._demo
 
     async def boom(*_args):
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(krakenwire._demo, "run_demo", boom)
+    monkeypatch.setattr(krakenwire.cli._demo, "run_demo", boom)
     assert cli_module.main(["demo"]) == 3
     err = capsys.readouterr().err
     assert "krakenwire demo: unexpected error: RuntimeError: something broke" in err
@@ -198,7 +198,7 @@ def test_top_level_help_is_whole_and_documents_output_and_exit_codes():
 
 
 def test_bench_without_its_extra_says_how_to_get_it(monkeypatch, capsys):
-    import krakenwire._bench_cli as bench_cli
+    import krakenwire.cli._bench as bench_cli
 
     monkeypatch.setattr(bench_cli, "_BENCH_MODULES", {"hdrhistogram": "no_such_module_xyz"})
     assert cli_module.main(["bench", "--ci"]) == 2

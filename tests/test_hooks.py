@@ -413,7 +413,7 @@ def test_entry_point_refused_by_validation_warns_and_others_load(monkeypatch):
 
 
 def test_plugins_cli_lists_plugins_and_hooks(monkeypatch, capsys):
-    from krakenwire._plugins_cli import run as plugins_cli
+    from krakenwire.cli._plugins import run as plugins_cli
 
     monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.setenv("KRAKENWIRE_PLUGINS", "example,risk")

@@ -9,7 +9,9 @@ import asyncio
 import sys
 from typing import Any
 
-from ._cli_output import (
+from .._results import CancelOrderResult, CancelOrdersResult
+from ..errors import KrakenwireError
+from ._output import (
     EXIT_OK,
     EXIT_UNKNOWN,
     cancel_line,
@@ -19,15 +21,13 @@ from ._cli_output import (
     timing,
     worst,
 )
-from ._results import CancelOrderResult, CancelOrdersResult
-from .errors import KrakenwireError
 
 __all__ = ["add", "cancel", "cancel_all", "orders"]
 
 
 async def cancel(args: argparse.Namespace) -> int:
-    from ._cancels import plan
-    from ._connect import connect
+    from .._cancels import plan
+    from .._connect import connect
 
     orders: list[str] = args.order_ids
     cl: list[str] = args.cl_ord_id or []
@@ -37,7 +37,7 @@ async def cancel(args: argparse.Namespace) -> int:
     token = args.token
     creds = None
     if not token:
-        from ._auth import Credentials
+        from .._auth import Credentials
 
         # Names the missing or malformed variable, never its value.
         creds = Credentials.from_env()
@@ -75,11 +75,11 @@ async def cancel(args: argparse.Namespace) -> int:
 
 
 async def _connected(args: argparse.Namespace) -> Any:
-    from ._connect import connect
+    from .._connect import connect
 
     creds = None
     if not args.token:
-        from ._auth import Credentials
+        from .._auth import Credentials
 
         creds = Credentials.from_env()  # names the missing variable, never its value
     return await connect(
@@ -129,7 +129,7 @@ _ADD_FIELDS: dict[str, Any] = {
 
 
 async def add(args: argparse.Namespace) -> int:
-    from . import _build
+    from .. import _build
 
     fields = _add_fields(args)
     _build.add_order(**fields)  # every check before connecting: nothing sent on bad input

@@ -7,7 +7,7 @@ import argparse
 import math
 from urllib.parse import urlsplit
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 __all__ = ["positive_int", "rest_url", "seconds", "userref", "ws_url"]
 
@@ -48,7 +48,7 @@ def checked_url(text: str, schemes: tuple[str, ...]) -> str:
 
 def ws_url(text: str) -> str:
     url = checked_url(text, ("ws", "wss"))
-    from ._config import check_url
+    from .._config import check_url
 
     try:
         check_url(url)  # ws:// only to loopback: a token never travels unencrypted

@@ -18,11 +18,12 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from . import _cli_commands as commands
-from ._auth import CredentialsError
-from ._cli_args import positive_int, rest_url, seconds, userref, ws_url
-from ._cli_output import (
+from .. import __version__
+from .._auth import CredentialsError
+from ..errors import AuthError, ConnectionClosed, KrakenwireError, ValidationError
+from . import _commands as commands
+from ._args import positive_int, rest_url, seconds, userref, ws_url
+from ._output import (
     EXIT_BAD_INPUT,
     EXIT_BROKEN_PIPE,
     EXIT_CODES,
@@ -30,7 +31,6 @@ from ._cli_output import (
     EXIT_REJECTED,
     EXIT_UNKNOWN,
 )
-from .errors import AuthError, ConnectionClosed, KrakenwireError, ValidationError
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -109,7 +109,7 @@ def _run(coro: Any) -> Any:
 
 def _bench_module() -> Any:
     try:
-        return importlib.import_module("krakenwire._bench_cli")
+        return importlib.import_module("krakenwire.cli._bench")
     except ImportError:  # pragma: no cover - part of the package
         return None
 
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    from .sim import _cli as sim_cli
+    from ..sim import _cli as sim_cli
 
     sp = sub.add_parser(
         "sim",
@@ -304,7 +304,7 @@ def _sim_problem(args: argparse.Namespace) -> str | None:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "sim":
-        from .sim import _cli as sim_cli
+        from ..sim import _cli as sim_cli
 
         if (problem := _sim_problem(args)) is not None:
             print(f"krakenwire sim: error: {problem}", file=sys.stderr)
@@ -318,7 +318,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code = _run(run_demo(args.orders, args.rounds, args.samples))
         return code
     if args.command == "plugins":
-        from ._plugins_cli import run as plugins_run
+        from ._plugins import run as plugins_run
 
         return plugins_run(args)
     if args.command == "bench":

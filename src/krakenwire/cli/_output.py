@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from ._results import BatchCancelResult, CancelOrderResult
-from .errors import (
+from .._results import BatchCancelResult, CancelOrderResult
+from ..errors import (
     ConnectionClosed,
     KrakenAPIError,
     KrakenwireError,

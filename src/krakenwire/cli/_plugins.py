@@ -13,7 +13,7 @@ import sys
 import warnings
 from typing import Any, TextIO
 
-from .plugins import ENTRY_POINT_GROUP, PluginHost
+from ..plugins import ENTRY_POINT_GROUP, PluginHost
 
 __all__ = ["run"]
 
