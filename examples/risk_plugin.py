@@ -94,10 +94,10 @@ async def main(url: str, token: str) -> int:
                 vetoed += 1
                 print(f"{qty} BTC at {price}: vetoed, nothing sent ({exc.reason})")
         r = await client.cancel_order([small.order_id])  # cancels always pass
-        print(f"cancelled {r.cancelled}")
+        print(f"cancelled {r.cancelled_ids}")
         await client.ping()  # auditors run after the caller resumes: let them catch up
     print("audited:", dict(risk.outcomes))
-    return 0 if vetoed == 2 and r.cancelled == [small.order_id] else 1
+    return 0 if vetoed == 2 and r.cancelled_ids == [small.order_id] else 1
 
 
 async def on_simulator() -> int:

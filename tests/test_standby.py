@@ -110,7 +110,7 @@ def test_cancel_order_partly_answered_keeps_its_replies_across_the_failover(run)
                 await sim.kill_connection(client.connection_ids["primary"])
                 r = await fut
                 assert isinstance(r, CancelOrderResult) and r.failed_over
-                assert sorted(r.cancelled) == sorted(ids) or r.errors
+                assert sorted(r.cancelled_ids) == sorted(ids) or r.errors
                 assert len(acct.open_orders) == 0
 
     run(main)

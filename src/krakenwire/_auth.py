@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .errors import AuthError, ConnectError
+from .errors import AuthError, ConnectError, ValidationError
 
 __all__ = [
     "TOKEN_PATH",
@@ -245,19 +245,34 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _check_rest_url(rest_url: str) -> str:
+    """The REST base URL, checked: https://, or plain http:// to loopback only (a signed
+    request never travels unencrypted), no user info, path, query or fragment.
+
+    Raises:
+        ValidationError: any of those (a ``ValueError``, as before).
+    """
     parts = urlsplit(rest_url)
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
-        raise ValueError(f"rest_url {rest_url!r} must be an https:// URL")
+        raise ValidationError(
+            f"rest_url {rest_url!r} must be an https:// URL", field="rest_url", value=rest_url
+        )
     if parts.scheme == "http" and not is_loopback_host(host):
-        raise ValueError(
-            f"rest_url {rest_url!r}: plain http:// is only allowed to a loopback host; use https://"
+        raise ValidationError(
+            f"rest_url {rest_url!r}: plain http:// is only allowed to a loopback host; "
+            "use https://",
+            field="rest_url",
+            value=rest_url,
         )
     if parts.username is not None or parts.password is not None:
-        raise ValueError("rest_url must not contain user info")
+        raise ValidationError("rest_url must not contain user info", field="rest_url")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         # The signature covers the path Kraken sees; a prefix would make it wrong.
-        raise ValueError(f"rest_url {rest_url!r} must not have a path, query or fragment")
+        raise ValidationError(
+            f"rest_url {rest_url!r} must not have a path, query or fragment",
+            field="rest_url",
+            value=rest_url,
+        )
     return f"{parts.scheme}://{parts.netloc}"
 
 

@@ -6,6 +6,7 @@ read them, so ``time_in``/``time_out`` are properties over the raw strings.
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
 import msgspec
@@ -228,7 +229,8 @@ class CancelOrderReply(msgspec.Struct):
 class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     """All replies to one cancel_order (Kraken sends one per order, same req_id).
 
-    ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed.
+    ``ok`` is true when every reply succeeded; ``count`` is the number of orders Kraken
+    reported cancelled (as on every other cancel result) and ``cancelled_ids`` their ids.
     """
 
     replies: list[CancelOrderReply] = []
@@ -238,8 +240,24 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
         return all(r.error is None for r in self.replies)
 
     @property
-    def cancelled(self) -> list[str]:
+    def count(self) -> int:
+        """Orders Kraken reported cancelled (one successful reply each)."""
+        return sum(1 for r in self.replies if r.error is None)
+
+    @property
+    def cancelled_ids(self) -> list[str]:
+        """The order ids Kraken reported cancelled."""
         return [r.order_id for r in self.replies if r.error is None]
+
+    @property
+    def cancelled(self) -> list[str]:
+        """Deprecated: use `count` (how many) or `cancelled_ids` (which)."""
+        warnings.warn(
+            "CancelOrderResult.cancelled is deprecated: use .count or .cancelled_ids",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.cancelled_ids
 
     @property
     def errors(self) -> list[str]:
@@ -249,7 +267,7 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     confirmation: CancelConfirmation | None = None
 
     def _ids(self) -> list[str]:
-        return self.requested or self.cancelled
+        return self.requested or self.cancelled_ids
 
 
 class CancelAfterResult(_Timed, kw_only=True):
@@ -317,7 +335,7 @@ class CancelOrdersResult(_Confirmable, msgspec.Struct):
             if isinstance(r, BatchCancelResult):
                 n += r.count
             elif isinstance(r, CancelOrderResult):
-                n += len(r.cancelled)
+                n += r.count
         return n
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import math
 import os
@@ -20,9 +21,10 @@ from typing import Any
 
 from .. import __version__
 from .._auth import CredentialsError
-from ..errors import AuthError, ConnectionClosed, KrakenwireError, ValidationError
+from ..errors import AuthError, KrakenwireError, ValidationError
 from . import _commands as commands
 from ._args import positive_int, rest_url, seconds, userref, ws_url
+from ._inflight import InFlight, run_interruptible
 from ._output import (
     EXIT_BAD_INPUT,
     EXIT_BROKEN_PIPE,
@@ -30,28 +32,45 @@ from ._output import (
     EXIT_INTERRUPTED,
     EXIT_REJECTED,
     EXIT_UNKNOWN,
+    Stdout,
 )
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
 
-def _guarded(name: str, coro: Any) -> int:
-    """Run a command's coroutine; map the errors that escape it to an exit code and one line
-    of text on stderr (never a traceback)."""
+def _guarded(name: str, command: Any, args: argparse.Namespace) -> int:
+    """Run a trading command (interruptible: see ``_inflight.py``); map the errors that escape
+    it to an exit code and one line of text on stderr (never a traceback). An error before any
+    request was sent (refused connection, token request, credentials) is exit 2: nothing was
+    sent, so nothing is unknown."""
+    flight = InFlight(name)
+    Stdout.divert = name != "orders"
     try:
-        code: int = _run(coro)
+        code: int = _run(run_interruptible(command(args, flight), flight))
     except (ValidationError, CredentialsError) as exc:
         print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
         return EXIT_BAD_INPUT
     except AuthError as exc:
-        print(f"krakenwire {name}: {exc}", file=sys.stderr)
+        print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
         return EXIT_REJECTED
-    except ConnectionClosed as exc:
-        print(f"krakenwire {name}: {exc}", file=sys.stderr)
-        return EXIT_UNKNOWN
-    except KrakenwireError as exc:
+    except (KrakenwireError, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        if not flight.sent:
+            print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"krakenwire {name}: {exc} (the outcome is unknown)", file=sys.stderr)
         return EXIT_UNKNOWN
+    except Exception as exc:
+        if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):
+            raise
+        what = "nothing was sent" if not flight.sent else "the outcome is unknown"
+        print(
+            f"krakenwire {name}: unexpected error: {type(exc).__name__}: {exc} "
+            f"({what}; KRAKENWIRE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT if not flight.sent else EXIT_UNKNOWN
     return code
 
 
@@ -142,10 +161,13 @@ output:
   `sim` prints its URL, REST URL, token and API key as text, or one JSON object with --json;
   `demo`, `plugins` and `bench` print text for people.
 
-exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, then 1, then 4):
+exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, 1, 2, then 4):
 {_exit_codes_text()}
-  130  interrupted (Ctrl-C)
-  141  stdout closed before everything was written (e.g. `| head`); nothing on stderr
+  130  interrupted (Ctrl-C, SIGTERM) with nothing in flight; with requests in flight it is
+       3, after one outcome "unknown" JSON line per request in flight
+  141  orders: stdout closed before everything was written (e.g. `| head`); nothing on
+       stderr. cancel, cancel-all and add never lose a line: one stdout cannot take
+       (closed, `>&-`, or its reader gone) goes to stderr, and the exit code is the outcome's
 
 environment:
   KRAKEN_API_KEY, KRAKEN_API_SECRET     credentials for a token when --token is not given
@@ -175,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the local Kraken Spot WebSocket v2 simulator (and its REST token "
         "endpoint) on loopback until SIGINT/SIGTERM. Prints the ws:// URL, the REST URL, a "
         "token, and an API key and secret, as text or as one JSON object (--json).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sim_cli.add_arguments(sp)
 
@@ -184,9 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cancel orders: 1 id is one cancel_order, 2..50 ids one batch_cancel, more "
         "ids ceil(n/50) batch_cancels all written before any reply is awaited. Prints one "
         "JSON line per wire request (fields in `krakenwire --help`). Exit 0 when every id was "
-        "cancelled, 4 when Kraken cancelled fewer than named, 1 rejected, 2 bad input, "
-        "3 unknown outcome.",
-        formatter_class=fmt,
+        "cancelled, 4 when Kraken cancelled fewer than named, 1 rejected, 2 nothing was sent, "
+        "3 unknown outcome (also on Ctrl-C or SIGTERM with a request in flight: one "
+        'outcome "unknown" line per request in flight; 130 when nothing was).',
     )
     _connection_options(cp)
     cp.add_argument(
@@ -328,11 +351,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         return int(bench_cli.run(args))
     if args.command == "orders":
-        return _guarded("orders", commands.orders(args))
+        return _guarded("orders", commands.orders, args)
     if args.command == "add":
-        return _guarded("add", commands.add(args))
+        return _guarded("add", commands.add, args)
     if args.command == "cancel-all":
-        return _guarded("cancel-all", commands.cancel_all(args))
+        return _guarded("cancel-all", commands.cancel_all, args)
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
             print(
@@ -344,13 +367,28 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_BAD_INPUT
-        return _guarded("cancel", commands.cancel(args))
+        return _guarded("cancel", commands.cancel, args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_BAD_INPUT  # pragma: no cover
 
 
+def _hold_std_fds() -> None:
+    """Put /dev/null on any of fds 0-2 that is closed (``>&-``), so that no socket gets one
+    of them (libuv aborts when it closes a socket on fd <= 2), and note a closed stdout."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDWR)  # the lowest free fd: this one
+            if devnull != fd:  # pragma: no cover - a lower one was free, so it is open now
+                os.close(devnull)
+            if fd == 1:
+                Stdout.closed = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see ``krakenwire --help``)."""
+    _hold_std_fds()
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
     if args.command is None:
@@ -364,7 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`krakenwire orders | head -1`): stop quietly, as shell tools
         # do, and keep Python from complaining when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return EXIT_BROKEN_PIPE
     except Exception as exc:
         if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):

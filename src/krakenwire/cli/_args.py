@@ -58,7 +58,14 @@ def ws_url(text: str) -> str:
 
 
 def rest_url(text: str) -> str:
-    return checked_url(text, ("https", "http"))
+    url = checked_url(text, ("https", "http"))
+    from .._auth import _check_rest_url
+
+    try:
+        _check_rest_url(url)  # http:// only to loopback: a signed request never travels plain
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return url
 
 
 def userref(text: str) -> int:

@@ -9,15 +9,17 @@ import asyncio
 import sys
 from typing import Any
 
-from .._results import CancelOrderResult, CancelOrdersResult
-from ..errors import KrakenwireError
+from ..errors import KrakenwireError, NotConnected, RiskRejected, ValidationError
+from ._inflight import InFlight
 from ._output import (
     EXIT_OK,
     EXIT_UNKNOWN,
+    NO_TIMING,
     cancel_line,
     emit,
     error_line,
     line_exit,
+    pending_line,
     timing,
     worst,
 )
@@ -25,53 +27,88 @@ from ._output import (
 __all__ = ["add", "cancel", "cancel_all", "orders"]
 
 
-async def cancel(args: argparse.Namespace) -> int:
+_NOT_SENT = (ValidationError, RiskRejected, NotConnected)
+
+
+async def cancel(args: argparse.Namespace, flight: InFlight) -> int:
     from .._cancels import plan
-    from .._connect import connect
 
     orders: list[str] = args.order_ids
     cl: list[str] = args.cl_ord_id or []
-    total = len(orders) + len(cl)
     # Check everything we can before connecting: nothing is sent on bad input.
-    plan(orders, cl or None)
-    token = args.token
-    creds = None
-    if not token:
-        from .._auth import Credentials
-
-        # Names the missing or malformed variable, never its value.
-        creds = Credentials.from_env()
-    async with await connect(
-        args.url, token=token, credentials=creds, rest_url=args.rest_url, timeout=args.timeout
-    ) as client:
-        lines: list[dict[str, Any]] = []
-        if total == 1:
-            try:
-                r1 = await client.cancel_order(orders or None, cl_ord_id=cl or None)
-            except KrakenwireError as exc:
-                lines.append(cancel_line("cancel_order", orders, cl, exc=exc))
-            else:
-                lines.append(cancel_line("cancel_order", orders, cl, r1))
-        elif total <= 50:
-            try:
-                r = await client.batch_cancel(orders, cl or None)
-            except KrakenwireError as exc:
-                lines.append(cancel_line("batch_cancel", orders, cl, exc=exc))
-            else:
-                lines.append(cancel_line("batch_cancel", orders, cl, r))
-        else:  # any number of ids and cl_ord_ids: the fewest chunks of 2..50 in all
-            many: CancelOrdersResult = await client.cancel_orders(orders, cl_ord_id=cl or None)
-            cls = set(cl)
-            for ch in many.chunks:
-                method = (
-                    "cancel_order" if isinstance(ch.result, CancelOrderResult) else ("batch_cancel")
-                )
-                o = [i for i in ch.ids if i not in cls]
-                c = [i for i in ch.ids if i in cls]
-                lines.append(cancel_line(method, o, c, ch.result, ch.error))
+    parts, _, _, cids = plan(orders, cl or None)
+    async with await _connected(args) as client:
+        if len(parts) == 1 and len(parts[0]) == 1:
+            lines = [await _cancel_one(client, flight, orders, cl, args.timeout)]
+        else:
+            lines = await _cancel_batches(client, flight, parts, set(cids), args.timeout)
         for line in lines:  # before the close handshake: a script reads them at once
             emit(line)
     return worst([line_exit(x) for x in lines])
+
+
+async def _cancel_one(
+    client: Any, flight: InFlight, orders: list[str], cl: list[str], timeout: float
+) -> dict[str, Any]:
+    """One id: one cancel_order."""
+    key = flight.add(pending_line("cancel_order", orders, cl))
+    sent = True
+    try:
+        r = await client.cancel_order(orders or None, cl_ord_id=cl or None, timeout=timeout)
+    except KrakenwireError as exc:
+        sent = not isinstance(exc, _NOT_SENT)
+        return cancel_line("cancel_order", orders, cl, exc=exc)
+    finally:
+        flight.done(key, sent)
+    return cancel_line("cancel_order", orders, cl, r)
+
+
+async def _cancel_batches(
+    client: Any, flight: InFlight, parts: list[list[str]], cls: set[str], timeout: float
+) -> list[dict[str, Any]]:
+    """2+ ids: one batch_cancel per chunk of 2..50 (the chunks cancel_orders would send),
+    every frame written before any reply is read; each chunk's line says how it went. A chunk
+    refused before sending (a veto, no connection) stops the sending: it and the chunks after
+    it are reported with that error, never as unknown."""
+    lines: list[dict[str, Any] | None] = [None] * len(parts)
+    all_in = asyncio.Event()
+    left = len(parts)
+
+    def settled(i: int, key: int, o: list[str], c: list[str]) -> Any:
+        def on_done(out: Any) -> None:
+            nonlocal left
+            flight.done(key)
+            if isinstance(out, KrakenwireError):
+                lines[i] = cancel_line("batch_cancel", o, c, exc=out)
+            else:
+                lines[i] = cancel_line("batch_cancel", o, c, out)
+            left -= 1
+            if left == 0:
+                all_in.set()
+
+        return on_done
+
+    stop: KrakenwireError | None = None
+    for i, part in enumerate(parts):
+        o = [x for x in part if x not in cls]
+        c = [x for x in part if x in cls]
+        if stop is None:
+            key = flight.add(pending_line("batch_cancel", o, c))
+            try:
+                rid = client.batch_cancel_cb(
+                    o, c or None, on_done=settled(i, key, o, c), timeout=timeout
+                )
+            except KrakenwireError as exc:
+                flight.done(key, sent=False)
+                stop = exc
+            else:
+                flight.set(key, req_id=rid)
+                continue
+        lines[i] = cancel_line("batch_cancel", o, c, exc=stop)
+        left -= 1
+    if left:
+        await all_in.wait()
+    return [x for x in lines if x is not None]
 
 
 async def _connected(args: argparse.Namespace) -> Any:
@@ -91,7 +128,8 @@ async def _connected(args: argparse.Namespace) -> Any:
     )
 
 
-async def orders(args: argparse.Namespace) -> int:
+async def orders(args: argparse.Namespace, flight: InFlight) -> int:
+    """List the open orders (no request is sent: `flight` stays empty)."""
     async with await _connected(args) as client:  # --url was checked by argparse
         view = client.open_orders
         try:
@@ -120,6 +158,13 @@ def _add_fields(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _unknown(method: str, base: dict[str, Any]) -> dict[str, Any]:
+    """The line of a single request on the wire whose outcome is not known."""
+    line: dict[str, Any] = {"method": method, "req_id": None, "success": None}
+    line.update(outcome="unknown", **base, error=None, **NO_TIMING)
+    return line
+
+
 _ADD_FIELDS: dict[str, Any] = {
     "order_id": None,
     "cl_ord_id": None,
@@ -128,17 +173,22 @@ _ADD_FIELDS: dict[str, Any] = {
 }
 
 
-async def add(args: argparse.Namespace) -> int:
+async def add(args: argparse.Namespace, flight: InFlight) -> int:
     from .. import _build
 
     fields = _add_fields(args)
     _build.add_order(**fields)  # every check before connecting: nothing sent on bad input
+    base = dict(_ADD_FIELDS, cl_ord_id=args.cl_ord_id, order_userref=args.userref)
     async with await _connected(args) as client:
+        key = flight.add(_unknown("add_order", base))
+        sent = True
         try:
             r = await client.add_order(**fields)
         except KrakenwireError as exc:
-            base = dict(_ADD_FIELDS, cl_ord_id=args.cl_ord_id, order_userref=args.userref)
+            sent = not isinstance(exc, _NOT_SENT)
             return error_line(exc, "add_order", base)
+        finally:
+            flight.done(key, sent)
         line: dict[str, Any] = {"method": "add_order", "req_id": r.req_id, "success": True}
         line.update(
             outcome="ok",
@@ -153,12 +203,18 @@ async def add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cancel_all(args: argparse.Namespace) -> int:
+async def cancel_all(args: argparse.Namespace, flight: InFlight) -> int:
+    base: dict[str, Any] = {"count": None, "warnings": []}
     async with await _connected(args) as client:  # --url was checked by argparse
+        key = flight.add(_unknown("cancel_all", base))
+        sent = True
         try:
             r = await client.cancel_all()
         except KrakenwireError as exc:
-            return error_line(exc, "cancel_all", {"count": None, "warnings": []})
+            sent = not isinstance(exc, _NOT_SENT)
+            return error_line(exc, "cancel_all", base)
+        finally:
+            flight.done(key, sent)
         line: dict[str, Any] = {"method": "cancel_all", "req_id": r.req_id, "success": True}
         line.update(outcome="ok", count=r.count, warnings=list(r.warnings), error=None, **timing(r))
         emit(line)

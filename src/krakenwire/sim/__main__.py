@@ -12,7 +12,9 @@ from ._cli import add_arguments, run
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m krakenwire.sim", description="Local Kraken Spot WebSocket v2 simulator"
+        prog="python -m krakenwire.sim",
+        description="Local Kraken Spot WebSocket v2 simulator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_arguments(parser)
     args = parser.parse_args(argv)

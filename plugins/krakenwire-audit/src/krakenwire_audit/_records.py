@@ -129,7 +129,7 @@ def make_record(
         rec["outcome"] = "ok"
         count = getattr(outcome, "count", None)
         if count is None and hasattr(outcome, "cancelled"):
-            count = len(outcome.cancelled)
+            count = outcome.count
             errors = outcome.errors
             if errors:
                 rec["errors"] = list(errors)

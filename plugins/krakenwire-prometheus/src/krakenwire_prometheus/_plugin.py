@@ -161,7 +161,7 @@ class PrometheusPlugin:
         if kind == "ok":
             n = getattr(outcome, "count", None)
             if n is None and hasattr(outcome, "cancelled"):
-                n = len(outcome.cancelled)
+                n = outcome.count
             if isinstance(n, int) and n:
                 self.cancelled.labels(method).inc(n)
 
