@@ -295,10 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "plugins",
-        help="list the plugins a client would load and the hooks each implements",
-        description="List the plugins connect() would load from this environment (the "
-        "krakenwire entry points, $KRAKENWIRE_PLUGINS, $KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD) "
-        "and the hooks each implements. Exit 1 if one failed to load.",
+        help="list every installed plugin, active or not, what activates it and its hooks",
+        description="List every installed krakenwire entry point, active or not: whether "
+        "connect() would load it from this environment ($KRAKENWIRE_PLUGINS, "
+        "$KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD, its own configuration), what activates it "
+        "(e.g. KRAKENWIRE_AUDIT_PATH=<file>) and the hooks it implements. Exit 1 if one "
+        "failed to load.",
     )
     bp = sub.add_parser(
         "bench",

@@ -23,6 +23,7 @@ from ._records import intent_record, make_record
 
 __all__ = [
     "DURABILITY",
+    "KRAKENWIRE_ACTIVATION",
     "AuditCorruption",
     "AuditEntry",
     "AuditLog",
@@ -36,3 +37,10 @@ __all__ = [
     "read_records",
     "read_requests",
 ]
+
+#: What turns the ``audit`` entry point on (``krakenwire plugins`` prints it).
+KRAKENWIRE_ACTIVATION = (
+    "KRAKENWIRE_AUDIT_PATH=<file> (a JSON Lines audit; KRAKENWIRE_AUDIT_DURABILITY, "
+    "KRAKENWIRE_AUDIT_FSYNC, KRAKENWIRE_AUDIT_FLUSH, KRAKENWIRE_AUDIT_MAX_BYTES, "
+    "KRAKENWIRE_AUDIT_BACKUPS tune it)"
+)

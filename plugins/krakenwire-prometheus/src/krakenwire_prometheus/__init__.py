@@ -18,7 +18,20 @@ from krakenwire.hookspecs import hookimpl
 if TYPE_CHECKING:
     from ._plugin import LATENCY_BUCKETS, PrometheusPlugin
 
-__all__ = ["LATENCY_BUCKETS", "PrometheusPlugin", "default", "from_env", "reset_default"]
+__all__ = [
+    "KRAKENWIRE_ACTIVATION",
+    "LATENCY_BUCKETS",
+    "PrometheusPlugin",
+    "default",
+    "from_env",
+    "reset_default",
+]
+
+#: What turns the ``prometheus`` entry point on (``krakenwire plugins`` prints it).
+KRAKENWIRE_ACTIVATION = (
+    "KRAKENWIRE_PROMETHEUS_PORT=<port> (metrics served on KRAKENWIRE_PROMETHEUS_HOST, "
+    "default 127.0.0.1)"
+)
 
 
 def __getattr__(name: str) -> Any:

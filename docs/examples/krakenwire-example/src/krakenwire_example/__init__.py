@@ -13,7 +13,10 @@ from typing import Any
 
 from krakenwire.hookspecs import Veto, hookimpl
 
-__all__ = ["TALLY", "krakenwire_audit", "krakenwire_check_request"]
+__all__ = ["KRAKENWIRE_ACTIVATION", "TALLY", "krakenwire_audit", "krakenwire_check_request"]
+
+#: What ``krakenwire plugins`` says activates this plugin (a module: loaded when installed).
+KRAKENWIRE_ACTIVATION = "always, once installed; KRAKENWIRE_EXAMPLE_DENY=<id,...> vetoes those ids"
 
 #: ``(method, outcome kind)`` -> number of requests audited.
 TALLY: Counter[tuple[str, str]] = Counter()
