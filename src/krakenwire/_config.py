@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
+"""Seconds a call waits for its reply when neither the call nor `connect` names a timeout."""
 
 
 def check_url(url: object) -> str:

@@ -37,8 +37,12 @@ __all__ = [
 BATCH_ADD_MIN = 2
 BATCH_ADD_MAX = 15
 Side = Literal["buy", "sell"]
+"""An order's side."""
 OrderType = Literal["limit", "market"]
+"""The order types krakenwire places (Kraken's ``order_type``)."""
 TimeInForce = Literal["gtc", "gtd", "ioc"]  # no FOK on WS v2 (kraken-ws-v2.md §4.7)
+"""Kraken's ``time_in_force``: good till cancelled, good till date (with ``expire_time``),
+immediate or cancel (WS v2 has no fill-or-kill)."""
 ORDER_TYPES = frozenset(get_args(OrderType))
 SIDES = frozenset(get_args(Side))
 TIME_IN_FORCE = frozenset(get_args(TimeInForce))

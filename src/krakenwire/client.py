@@ -160,6 +160,7 @@ class Client:
 
     @property
     def url(self) -> str:
+        """The WebSocket URL this client connects to."""
         return self._config.url
 
     @property
@@ -204,6 +205,7 @@ class Client:
 
     @property
     def is_open(self) -> bool:
+        """Whether the primary socket is open now (requests can be sent)."""
         return self._link.is_open
 
     @property

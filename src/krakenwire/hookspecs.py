@@ -22,6 +22,7 @@ __all__ = ["Veto", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("krakenwire")
 hookimpl = pluggy.HookimplMarker("krakenwire")
+"""Marks a plugin's function as the implementation of the krakenwire hook of the same name."""
 
 
 class Veto(msgspec.Struct):

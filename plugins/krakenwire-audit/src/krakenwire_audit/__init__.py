@@ -38,9 +38,9 @@ __all__ = [
     "read_requests",
 ]
 
-#: What turns the ``audit`` entry point on (``krakenwire plugins`` prints it).
 KRAKENWIRE_ACTIVATION = (
     "KRAKENWIRE_AUDIT_PATH=<file> (a JSON Lines audit; KRAKENWIRE_AUDIT_DURABILITY, "
     "KRAKENWIRE_AUDIT_FSYNC, KRAKENWIRE_AUDIT_FLUSH, KRAKENWIRE_AUDIT_MAX_BYTES, "
     "KRAKENWIRE_AUDIT_BACKUPS tune it)"
 )
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""

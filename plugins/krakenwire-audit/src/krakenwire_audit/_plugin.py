@@ -53,6 +53,7 @@ __all__ = ["DURABILITY", "AuditPlugin", "from_env"]
 
 log = logging.getLogger("krakenwire_audit")
 DURABILITY = ("batch", "intent", "process")
+"""The ``durability`` levels of [AuditPlugin][krakenwire_audit.AuditPlugin], weakest first."""
 _time_ns = time.time_ns
 
 

@@ -27,11 +27,11 @@ __all__ = [
     "reset_default",
 ]
 
-#: What turns the ``prometheus`` entry point on (``krakenwire plugins`` prints it).
 KRAKENWIRE_ACTIVATION = (
     "KRAKENWIRE_PROMETHEUS_PORT=<port> (metrics served on KRAKENWIRE_PROMETHEUS_HOST, "
     "default 127.0.0.1)"
 )
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""
 
 
 def __getattr__(name: str) -> Any:

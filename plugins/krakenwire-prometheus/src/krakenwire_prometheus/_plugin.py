@@ -40,6 +40,7 @@ LATENCY_BUCKETS = (
     2.5,
     10.0,
 )
+"""Histogram buckets of the request latency, in seconds (50 us .. several seconds)."""
 
 
 def _outcome(outcome: Any) -> str:

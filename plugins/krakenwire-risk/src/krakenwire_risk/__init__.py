@@ -30,13 +30,13 @@ __all__ = [
     "reset_default",
 ]
 
-#: What turns the ``risk`` entry point on (``krakenwire plugins`` prints it).
 KRAKENWIRE_ACTIVATION = (
     "always, once installed; it vetoes only what it is told to: KRAKENWIRE_KILL=1 or "
     "KRAKENWIRE_KILL_FILE=<path> (kill switch), KRAKENWIRE_RISK_TIER=starter|intermediate|pro "
     "(rate-counter model), KRAKENWIRE_RISK_MAX_IDS_PER_S, KRAKENWIRE_RISK_CAP_CANCELS=1, "
     "KRAKENWIRE_RISK_MAX_QTY, KRAKENWIRE_RISK_MAX_NOTIONAL"
 )
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""
 
 _default: RiskPlugin | None = None
 

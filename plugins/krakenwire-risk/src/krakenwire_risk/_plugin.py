@@ -25,7 +25,9 @@ __all__ = ["CANCELS", "ORDER_ENTRY", "RiskPlugin"]
 # From krakenwire's method registry, never a list of our own (a method the registry adds is
 # classified there).
 CANCELS = kinds("cancel")
+"""The Kraken methods that cancel orders (never blocked unless asked: ``cap_cancels``)."""
 ORDER_ENTRY = kinds("entry")
+"""The Kraken methods that place or change orders (what the counter model and caps veto)."""
 
 
 def _dec(v: Any) -> Decimal | None:

@@ -15,8 +15,8 @@ from krakenwire.hookspecs import Veto, hookimpl
 
 __all__ = ["KRAKENWIRE_ACTIVATION", "TALLY", "krakenwire_audit", "krakenwire_check_request"]
 
-#: What ``krakenwire plugins`` says activates this plugin (a module: loaded when installed).
 KRAKENWIRE_ACTIVATION = "always, once installed; KRAKENWIRE_EXAMPLE_DENY=<id,...> vetoes those ids"
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""
 
 #: ``(method, outcome kind)`` -> number of requests audited.
 TALLY: Counter[tuple[str, str]] = Counter()
