@@ -1,8 +1,8 @@
 """krakenwire: the fastest way to cancel orders on Kraken from Python.
 
 A Kraken Spot WebSocket v2 trading client centred on ``batch_cancel``, built on picows and
-msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO core
-(:mod:`krakenwire.protocol`). Start with :func:`connect`.
+msgspec, with a local simulator ([`krakenwire.sim`][krakenwire.sim]) and a public sans-IO core
+(`krakenwire.protocol`). Start with [`connect`][krakenwire.connect].
 """
 
 from ._auth import Credentials, CredentialsError, Token, TokenFetcher, sign

@@ -1,8 +1,8 @@
-"""Build requests, sans-IO: validate a call's arguments and return a :class:`Call`.
+"""Build requests, sans-IO: validate a call's arguments and return a `Call`.
 
 Everything here runs before a ``req_id`` is assigned, so bad input raises
-:class:`ValidationError` naming the field and nothing is registered or sent. The token and the
-``req_id`` are filled in by :meth:`Session.send`.
+[`ValidationError`][krakenwire.ValidationError] naming the field and nothing is registered or sent.
+The token and the ``req_id`` are filled in by `Session.send`.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def batch_cancel(
 def batch_cancel_checked(
     ids: list[str], cids: list[str] | None = None, unified: bool = False
 ) -> Call:
-    """:func:`batch_cancel` for ids already validated (a chunk of ``cancel_orders``)."""
+    """[`batch_cancel`][krakenwire.Client.batch_cancel] for ids already validated (a chunk of
+    ``cancel_orders``)."""
     params = m.BatchCancelParams(ids, "", cids, "spot" if unified else None)
     return Call(_BATCH_CANCEL, m.BatchCancel(params, 0), params, ids, cids)
 
@@ -174,7 +175,7 @@ def subscribe_executions(
 
 
 def add_order(**fields: Any) -> Call:
-    """``add_order``; ``fields`` as :func:`_orders.add_order_params`."""
+    """``add_order``; ``fields`` as `_orders.add_order_params`."""
     params = _orders.add_order_params("", **fields)
     ids = [params.cl_ord_id] if params.cl_ord_id else []
     return Call(METHODS["add_order"], m.AddOrder(params, 0), params, [], ids)

@@ -76,11 +76,13 @@ def batch_cancel_cb(
     on_done: Callable[[BatchCancelResult | KrakenwireError], Any],
     timeout: float | None = None,
 ) -> int:
-    """:meth:`batch_cancel` delivering its outcome to ``on_done`` (see the module docs).
+    """[`batch_cancel`][krakenwire.Client.batch_cancel] delivering its outcome to ``on_done`` (see
+    the module docs).
 
     Use it when the caller is itself a callback and a task switch per cancel matters; use the
-    awaitable :meth:`batch_cancel` everywhere else (it composes with ``asyncio`` timeouts and
-    cancellation; this form cannot be abandoned, it ends by its own deadline).
+    awaitable [`batch_cancel`][krakenwire.Client.batch_cancel] everywhere else (it composes with
+    ``asyncio`` timeouts and cancellation; this form cannot be abandoned, it ends by its own
+    deadline).
 
     Returns:
         the request's ``req_id``.
@@ -135,8 +137,9 @@ def cancel_orders_cb(
     on_done: Callable[[CancelOrdersResult], Any],
     timeout: float | None = None,
 ) -> list[int]:
-    """:meth:`cancel_orders` delivering one :class:`CancelOrdersResult` to ``on_done`` when
-    the last chunk settles (inside the frame callback that settled it).
+    """[`cancel_orders`][krakenwire.Client.cancel_orders] delivering one
+    [`CancelOrdersResult`][krakenwire.CancelOrdersResult] to ``on_done`` when the last chunk settles
+    (inside the frame callback that settled it).
 
     Returns:
         the ``req_id`` of every chunk sent.

@@ -139,7 +139,8 @@ def send_chunks(
 def assemble(
     parts: list[list[str]], outcomes: list[Any], unsent: KrakenwireError | None
 ) -> CancelOrdersResult:
-    """One :class:`CancelOrdersResult` from each sent chunk's outcome (and the unsent rest)."""
+    """One [`CancelOrdersResult`][krakenwire.CancelOrdersResult] from each sent chunk's outcome (and
+    the unsent rest)."""
     chunks = []
     for part, out in zip(parts, outcomes, strict=False):
         if isinstance(out, KrakenwireError):
@@ -162,7 +163,7 @@ async def cancel_many(
     secs: float,
     confirm: Any,
 ) -> CancelOrdersResult:
-    """:meth:`Client.cancel_orders`."""
+    """[`Client.cancel_orders`][krakenwire.Client.cancel_orders]."""
     wait = check_confirm(confirm)
     parts, calls, oids, cids = plan(ids, cl_ord_id)
     if wait is not False:
@@ -195,7 +196,7 @@ async def cancel_many(
 async def reconcile(
     client: CancelHost, ids: Iterable[str | int], recancel: Any, secs: float
 ) -> Reconciliation:
-    """:meth:`Client.reconcile`."""
+    """[`Client.reconcile`][krakenwire.Client.reconcile]."""
     if type(recancel) is not bool:
         raise ValidationError(f"recancel must be a bool, got {recancel!r}", field="recancel")
     names = check_order_ids(ids, "ids")

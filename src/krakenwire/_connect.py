@@ -62,7 +62,7 @@ async def connect(
         autoload_plugins: load entry points (default: unless
             ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
         reconnect: re-establish the connection after an unexpected drop.
-        on_state: called with every :class:`StateChange`.
+        on_state: called with every [`StateChange`][krakenwire.StateChange].
         ssl_context: for ``wss://``; the default verifies certificates.
         liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
             -> the socket is dropped and re-established.

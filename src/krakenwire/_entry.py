@@ -1,4 +1,4 @@
-"""Order entry calls of :class:`~krakenwire.Client`: add_order, batch_add, amend_order,
+"""Order entry calls of [`Client`][krakenwire.Client]: add_order, batch_add, amend_order,
 edit_order (kraken-ws-v2.md §4.7-4.10).
 
 Plain functions composed into the client's class body (no base class): each validates through
@@ -89,8 +89,9 @@ async def batch_add(
     validate: bool = False,
     timeout: float | None = None,
 ) -> BatchAddResult:
-    """Place 2..15 orders of one symbol in ONE wire request (dicts of :meth:`add_order`'s
-    order fields, or :meth:`order` results, re-checked at send).
+    """Place 2..15 orders of one symbol in ONE wire request (dicts of
+    [`add_order`][krakenwire.Client.add_order]'s order fields, or [`order`][krakenwire.Client.order]
+    results, re-checked at send).
 
     Raises:
         ValidationError: 1 or 16+ orders, mixed symbols, any bad order (nothing sent).
@@ -145,7 +146,8 @@ async def edit_order(
     timeout: float | None = None,
 ) -> EditOrderResult:
     """Cancel-and-replace (Kraken's legacy edit): returns the NEW ``order_id``; the order
-    loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
+    loses its queue position and any cl_ord_id. Prefer
+    [`amend_order`][krakenwire.Client.amend_order]."""
     secs = self._secs(timeout)
     call = _build.edit_order(
         order_id=order_id,

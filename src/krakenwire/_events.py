@@ -34,7 +34,7 @@ class Failed(msgspec.Struct, frozen=True, gc=False):
 
 class Stale(msgspec.Struct, frozen=True, gc=False):
     """Kraken rejected a request for a stale token; it is held (not executed) until
-    :meth:`Session.resend_held` (after a token refresh) or :meth:`Session.fail_held`."""
+    `Session.resend_held` (after a token refresh) or `Session.fail_held`."""
 
     handle: int
     fresh: bool = False  # a newer token is already in use: re-send now, no new fetch

@@ -1,4 +1,4 @@
-"""The dead man's switch and housekeeping calls of :class:`~krakenwire.Client`:
+"""The dead man's switch and housekeeping calls of [`Client`][krakenwire.Client]:
 ``cancel_after``, ``keep_cancel_after``, ``ping``, ``reconcile``, ``subscribe_executions``.
 
 Plain functions composed into the client's class body, like ``_entry.py``.
@@ -64,9 +64,9 @@ def keep_cancel_after(
 ) -> CancelAfterKeeper:
     """Keep Kraken's dead man's switch armed: ``cancel_all_orders_after(timeout)`` now and
     every ``every`` seconds, in a background task, until ``await keeper.stop()`` or
-    :meth:`close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
-    the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
-    after a disconnect the keeper re-arms as soon as the connection is back.
+    [`close`][krakenwire.Client.close] (both disarm with timeout 0). A failed re-arm is logged,
+    counted, sent to the plugins' connection events as ``"cancel_after_failed"`` and to
+    ``on_failure``; after a disconnect the keeper re-arms as soon as the connection is back.
 
     Raises:
         ValidationError: bad ``timeout`` (1..86399) or ``every`` (> 0, < timeout).
@@ -98,12 +98,13 @@ async def reconcile(
     timeout: float | None = None,
 ) -> Reconciliation:
     """Learn the fate of ids whose cancel ended unknown (``exc.ids`` of an
-    :class:`~krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
-    waits for the connection (and its snapshot) if it is being re-established.
+    [`OutcomeUnknown`][krakenwire.OutcomeUnknown]) from the current connection's executions
+    snapshot; waits for the connection (and its snapshot) if it is being re-established.
 
     Args:
         ids: order ids, ``order_userref`` numbers or cl_ord_ids (a list, never one str).
-        recancel: cancel the ones still open (through :meth:`cancel_orders`).
+        recancel: cancel the ones still open (through
+            [`cancel_orders`][krakenwire.Client.cancel_orders]).
 
     Raises:
         ValidationError: bad ids or arguments (nothing sent).

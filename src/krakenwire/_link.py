@@ -1,8 +1,8 @@
 """The transport: bytes to and from one picows socket, and futures woken by the session's events.
 
-The hot path lives here and decides nothing: :meth:`Link.call` hands a built request to the
+The hot path lives here and decides nothing: `Link.call` hands a built request to the
 session (which checks, encodes and registers it), writes the bytes and awaits a Future;
-:class:`_Listener.on_ws_frame` hands each frame to the session and resolves the Future the
+`_Listener.on_ws_frame` hands each frame to the session and resolves the Future the
 event names. Outcomes, deadlines and losses are the session's decisions. Nothing a peer sends or
 a callback raises escapes the frame callback: picows would drop the socket.
 """
@@ -107,9 +107,9 @@ class _Listener(picows.WSListener):
 class Link:
     """Writes requests to the current socket and wakes their callers.
 
-    ``on_channel`` (every :class:`ChannelFrame`), ``on_stale`` (a request held for a new token)
-    and ``on_lost`` (the socket dropped, every pending request already has its outcome) are set
-    by the lifecycle.
+    ``on_channel`` (every [`ChannelFrame`][krakenwire.ChannelFrame]), ``on_stale`` (a request held
+    for a new token) and ``on_lost`` (the socket dropped, every pending request already has its
+    outcome) are set by the lifecycle.
 
     Args:
         session: the sans-IO session (every decision is its).
@@ -281,7 +281,7 @@ class Link:
             log.debug("krakenwire: reply completes no request: %r", ev)
 
     def write(self, data: bytes) -> None:
-        """Write a frame the session produced outside :meth:`start` (a re-send)."""
+        """Write a frame the session produced outside `start` (a re-send)."""
         t = self.transport
         if t is not None and not t.is_disconnected:
             t.send(_TEXT, data)

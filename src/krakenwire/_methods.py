@@ -1,7 +1,7 @@
 """The method registry: one entry per Kraken method says everything the client needs.
 
-Each :class:`MethodSpec` names the request Struct, how replies complete the request
-(:class:`Completion`), how a reply becomes the typed result, what kind of request it is (the
+Each `MethodSpec` names the request Struct, how replies complete the request
+(`Completion`), how a reply becomes the typed result, what kind of request it is (the
 risk gate checks every kind but housekeeping, so a method missing here is checked, never
 skipped) and whether it may be sent twice. Building (``_build.py``), settling
 (``_protocol.Session``) and the plugins read it; adding a method touches this table, its Structs
@@ -120,7 +120,8 @@ class Call:
         return f"Call({self.spec.name!r}, ids={self.all_ids!r})"
 
     def view(self, req_id: int, resent: bool = False, handle: int = 0) -> RequestView:
-        """The frozen :class:`RequestView` plugins see (no token, no transport state)."""
+        """The frozen [`RequestView`][krakenwire.RequestView] plugins see (no token, no transport
+        state)."""
         spec = self.spec
         params = self.params
         orders: tuple[OrderView, ...] = ()
@@ -220,7 +221,8 @@ def _subscribe(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def settle_entry(method: str, r: m.Reply, req_id: int, latency_ns: int) -> Any:
-    """The outcome of an order-entry reply: a result struct or a :class:`KrakenAPIError`."""
+    """The outcome of an order-entry reply: a result struct or a
+    [`KrakenAPIError`][krakenwire.KrakenAPIError]."""
     timing: dict[str, Any] = {
         "req_id": req_id,
         "latency_ns": latency_ns,
@@ -268,7 +270,7 @@ def _entry(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
-    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply`."""
+    """One successful ``cancel_order`` reply as a `res.CancelOrderReply`."""
     w = m.CANCEL_ORDER_DECODER.decode(r.result)
     return res.CancelOrderReply(w.order_id, w.cl_ord_id, None, w.warnings)
 

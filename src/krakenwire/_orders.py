@@ -1,9 +1,9 @@
 """Order entry, sans-IO: validate and build add_order, batch_add, amend_order and edit_order.
 
 Everything here runs before a ``req_id`` is assigned, so bad input raises
-:class:`ValidationError` naming the field and nothing is registered or sent. Prices and
-quantities become ``Decimal`` and go on the wire as exact JSON numbers: a ``float`` is accepted
-only when its shortest repr is a short decimal that round-trips (``0.1`` -> ``0.1``), never
+[`ValidationError`][krakenwire.ValidationError] naming the field and nothing is registered or sent.
+Prices and quantities become ``Decimal`` and go on the wire as exact JSON numbers: a ``float`` is
+accepted only when its shortest repr is a short decimal that round-trips (``0.1`` -> ``0.1``), never
 ``0.30000000000000004``. Replies are decoded by the method registry (``_methods.py``).
 """
 
@@ -180,7 +180,7 @@ def order(
     cl_ord_id: str | None = None,
     order_userref: int | None = None,
 ) -> m.BatchOrder:
-    """One validated order (for :func:`batch_add_params`, or inside add_order).
+    """One validated order (for `batch_add_params`, or inside add_order).
 
     Raises:
         ValidationError: naming the field: bad side/type/time in force, qty <= 0, a limit
@@ -240,7 +240,8 @@ def add_order_params(
     validate: bool = False,
     **fields: Any,
 ) -> m.AddOrderParams:
-    """Validated ``add_order`` params; ``fields`` are those of :func:`order`."""
+    """Validated ``add_order`` params; ``fields`` are those of
+    [`order`][krakenwire.Client.order]."""
     o = order(**fields)
     p = m.AddOrderParams(
         order_type=o.order_type,
@@ -267,8 +268,8 @@ def batch_add_params(
 ) -> m.BatchAddParams:
     """Validated ``batch_add`` params: 2..15 orders, all of ``symbol``.
 
-    ``orders`` items are dicts of :func:`order`'s fields (a ``symbol`` key, if present, must
-    equal ``symbol``) or results of :func:`order`.
+    ``orders`` items are dicts of [`order`][krakenwire.Client.order]'s fields (a ``symbol`` key, if
+    present, must equal ``symbol``) or results of [`order`][krakenwire.Client.order].
 
     Raises:
         ValidationError: 1 or 16+ orders, mixed symbols, duplicate cl_ord_id, any bad order

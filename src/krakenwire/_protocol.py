@@ -1,9 +1,9 @@
 """The sans-IO heart of krakenwire: the whole life of every request, from send to its outcome.
 
-:class:`Session` owns each pending request from :meth:`Session.send` to its one final outcome
+`Session` owns each pending request from `Session.send` to its one final outcome
 (h11's shape): it decides completion (how many replies a request needs; a duplicate never counts
-twice), deadlines (:meth:`Session.tick`), connection loss (:meth:`Session.connection_lost`),
-callers that give up (:meth:`Session.abandon`) and stale-token re-sends. Time comes in as an
+twice), deadlines (`Session.tick`), connection loss (`Session.connection_lost`),
+callers that give up (`Session.abandon`) and stale-token re-sends. Time comes in as an
 argument; the module imports neither asyncio nor picows, so it is tested with literal bytes and
 no event loop. Events out are small immutable Structs holding nothing of the transport.
 """
@@ -79,10 +79,11 @@ class Session:
         first_req_id: the first ``req_id`` to assign.
 
     Attributes:
-        check: the pre-send risk gate, ``check(view)`` raising :class:`RiskRejected`, or
-            ``None``. Every method but housekeeping passes it (a method the registry marks
-            otherwise, or does not know, is checked: fail closed).
-        views: build a :class:`RequestView` per request (plugins want them).
+        check: the pre-send risk gate, ``check(view)`` raising
+            [`RiskRejected`][krakenwire.RiskRejected], or ``None``. Every method but housekeeping
+            passes it (a method the registry marks otherwise, or does not know, is checked: fail
+            closed).
+        views: build a [`RequestView`][krakenwire.RequestView] per request (plugins want them).
         hold_stale: hold requests rejected for a stale token for one re-send (the client can
             fetch a new token); otherwise that rejection is their outcome.
         unmatched, duplicates, malformed: counters of frames that completed nothing.
@@ -117,7 +118,7 @@ class Session:
         self._gen += 1
 
     def view(self, handle: int) -> RequestView | None:
-        """The view of a pending request (``None`` unless :attr:`views` or a check is set)."""
+        """The view of a pending request (``None`` unless `views` or a check is set)."""
         p = self._pending.get(self._moved.get(handle, handle))
         return p.view if p is not None else None
 
@@ -173,7 +174,7 @@ class Session:
         return rid, data
 
     def send_all(self, calls: list[Call], now_ns: int, timeout_ns: int) -> list[tuple[int, bytes]]:
-        """:meth:`send` for requests that go together (the chunks of one ``cancel_orders``):
+        """`send` for requests that go together (the chunks of one ``cancel_orders``):
         all pass the risk gate and encode before any is registered, so one veto sends none."""
         staged = [(call, *self._stage(call)) for call in calls]
         for call, _, view in staged:
@@ -224,10 +225,10 @@ class Session:
         """Decode one inbound frame and say what it did.
 
         Returns:
-            :class:`Completed`/:class:`Failed` when it completed a request, ``None`` for one
-            more reply of a request still incomplete, :class:`Stale` for a stale-token
-            rejection now held, :class:`ChannelFrame`, :class:`Unmatched` or
-            :class:`Malformed`. Never raises for anything the peer sends.
+            `Completed`/`Failed` when it completed a request, ``None`` for one
+            more reply of a request still incomplete, `Stale` for a stale-token
+            rejection now held, [`ChannelFrame`][krakenwire.ChannelFrame], `Unmatched` or
+            `Malformed`. Never raises for anything the peer sends.
         """
         try:
             r = _decode_reply(payload)

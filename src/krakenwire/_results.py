@@ -86,7 +86,8 @@ class CancelConfirmation(msgspec.Struct):
 
     @property
     def rejected(self) -> list[str]:
-        """Ids of a :meth:`Client.cancel_orders` chunk Kraken refused (still open)."""
+        """Ids of a [`Client.cancel_orders`][krakenwire.Client.cancel_orders] chunk Kraken refused
+        (still open)."""
         return self._with("rejected")
 
     @property
@@ -96,7 +97,8 @@ class CancelConfirmation(msgspec.Struct):
 
 
 class _Confirmable:
-    """Mixin of cancel results that may carry a :class:`CancelConfirmation` (``confirm=``)."""
+    """Mixin of cancel results that may carry a
+    [`CancelConfirmation`][krakenwire.CancelConfirmation] (``confirm=``)."""
 
     __slots__ = ()
     confirmation: CancelConfirmation | None
@@ -292,7 +294,8 @@ class PongResult(_Timed, kw_only=True):
 
 
 class ChunkOutcome(msgspec.Struct):
-    """One wire request of a :meth:`Client.cancel_orders`: its ids and result or error."""
+    """One wire request of a [`Client.cancel_orders`][krakenwire.Client.cancel_orders]: its ids and
+    result or error."""
 
     ids: list[str]
     result: BatchCancelResult | CancelOrderResult | None = None
@@ -311,7 +314,8 @@ class ChunkOutcome(msgspec.Struct):
 
 
 class CancelOrdersResult(_Confirmable, msgspec.Struct):
-    """Aggregate of :meth:`Client.cancel_orders`: one :class:`ChunkOutcome` per wire request.
+    """Aggregate of [`Client.cancel_orders`][krakenwire.Client.cancel_orders]: one
+    [`ChunkOutcome`][krakenwire.ChunkOutcome] per wire request.
 
     With ``confirm=``, ``confirmation`` covers every id of every chunk (``gone``, ``not_open``,
     ``unconfirmed``)."""
@@ -355,7 +359,7 @@ class CancelOrdersResult(_Confirmable, msgspec.Struct):
 
 
 class Reconciliation(msgspec.Struct):
-    """What :meth:`Client.reconcile` learned from the executions snapshot.
+    """What [`Client.reconcile`][krakenwire.Client.reconcile] learned from the executions snapshot.
 
     ``gone``: ids no longer open (cancelled, filled or expired; ``statuses`` has the status when
     the stream reported it). ``open``: ids still open. ``recancelled``: the re-cancel's result.

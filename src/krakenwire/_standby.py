@@ -1,8 +1,8 @@
 """A warm standby connection, idempotent failover and hedged cancels.
 
 With ``connect(standby=True)`` a client keeps two authenticated, subscribed sockets (each a
-:class:`Unit`: its own session, link and lifecycle, token fetch, executions stream and
-keep-alive). Calls go to the primary. When the primary dies, :func:`failover` runs inside the
+`Unit`: its own session, link and lifecycle, token fetch, executions stream and
+keep-alive). Calls go to the primary. When the primary dies, `failover` runs inside the
 link's loss handling, before the pending requests get their outcomes: the standby is promoted at
 once and every idempotent request in flight (the cancels and the dead man's switch, as the
 method registry marks them) is re-sent on it, keeping its caller's waiter, so the caller gets

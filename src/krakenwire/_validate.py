@@ -100,7 +100,7 @@ def _shape(ids: Any, field: str) -> Sequence[Any]:
 def check_order_ids(ids: Iterable[Any], field: str = "orders") -> list[str]:
     """Return ``ids`` as a new list of strings (ints become decimal strings).
 
-    Each id is a plain ``str`` of 1..:data:`MAX_ID_LEN` printable ASCII characters (Kraken's ids
+    Each id is a plain ``str`` of 1..`MAX_ID_LEN` printable ASCII characters (Kraken's ids
     are all ASCII) or an ``order_userref`` int in 0..2**31-1.
 
     Raises:
@@ -168,8 +168,8 @@ def _slow_ids(ids: Iterable[Any], field: str) -> list[str]:
 
 
 def recheck_ids(ids: Sequence[Any], field: str) -> None:
-    """Raise the precise :class:`ValidationError` for ids that passed the fast path but that the
-    encoder refused (a ``str`` subclass)."""
+    """Raise the precise [`ValidationError`][krakenwire.ValidationError] for ids that passed the
+    fast path but that the encoder refused (a ``str`` subclass)."""
     _slow_ids(ids, field)
 
 
@@ -190,7 +190,7 @@ def _raise_duplicate(ids: Sequence[str], field: str) -> None:
 
 
 def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
-    """Like :func:`check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats."""
+    """Like `check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats."""
     out = check_order_ids(ids, "cl_ord_id")
     match = _CL_ORD_ID.fullmatch
     for i, v in enumerate(out):

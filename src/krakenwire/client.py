@@ -1,10 +1,10 @@
-"""The public client: every trading call of :class:`Client` (made by :func:`krakenwire.connect`).
+"""The public client: every trading call of [`Client`][krakenwire.Client] (made by
+[`krakenwire.connect`][krakenwire.connect]).
 
-A ``Client`` is composed, not inherited: a frozen :class:`ClientConfig`, a sans-IO
-:class:`~krakenwire.protocol.Session` that decides every request's fate, a ``Link`` that moves
-bytes and wakes futures, and a ``Lifecycle`` that keeps the socket connected. A request's path is
-validate -> pre-send check -> encode -> send -> receive -> decode -> resolve, with no logging or
-dict building on it.
+A ``Client`` is composed, not inherited: a frozen [`ClientConfig`][krakenwire.ClientConfig], a
+sans-IO `Session` that decides every request's fate, a ``Link`` that moves bytes and wakes futures,
+and a ``Lifecycle`` that keeps the socket connected. A request's path is validate -> pre-send check
+-> encode -> send -> receive -> decode -> resolve, with no logging or dict building on it.
 """
 
 from __future__ import annotations
@@ -43,17 +43,19 @@ log = logging.getLogger("krakenwire")
 
 
 class Client:
-    """An authenticated Kraken WebSocket v2 trading connection. Create it with :func:`connect`.
+    """An authenticated Kraken WebSocket v2 trading connection. Create it with
+    [`connect`][krakenwire.connect].
 
-    Every call takes ``timeout=`` (seconds, default the ``timeout`` given to :func:`connect`). A
-    call raises a :class:`~krakenwire.NotExecuted` error when nothing ran (``ValidationError``
-    before sending, ``RiskRejected`` when a plugin vetoes it, ``KrakenAPIError`` when Kraken
-    answers ``success: false``, ``NotConnected`` while reconnecting) and an
-    :class:`~krakenwire.OutcomeUnknown` error when it may or may not have run
+    Every call takes ``timeout=`` (seconds, default the ``timeout`` given to
+    [`connect`][krakenwire.connect]). A call raises a [`NotExecuted`][krakenwire.NotExecuted] error
+    when nothing ran (``ValidationError`` before sending, ``RiskRejected`` when a plugin vetoes it,
+    ``KrakenAPIError`` when Kraken answers ``success: false``, ``NotConnected`` while reconnecting)
+    and an [`OutcomeUnknown`][krakenwire.OutcomeUnknown] error when it may or may not have run
     (``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``).
     """
 
-    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
+    # A validated order for [`batch_add`][krakenwire.Client.batch_add] (a dict of the same fields
+    # works too).
     order = staticmethod(_order)
 
     def __init__(
@@ -242,7 +244,8 @@ class Client:
                 settles it. ``None``: as ``connect(hedge=...)`` said.
 
         Returns:
-            :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
+            [`BatchCancelResult`][krakenwire.BatchCancelResult]; ``count`` is Kraken's number
+            cancelled (not per id).
 
         Raises:
             ValidationError: bad ids, count, timeout or confirm (nothing sent).
@@ -294,12 +297,13 @@ class Client:
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
-        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False),
-        and so is any error that follows a per-order reply; a request-level error as the first
-        reply raises :class:`KrakenAPIError`. An ``order_userref`` expects one reply per open
-        order it names in ``open_orders`` (at least one). A reply that repeats an order never
-        counts twice: an order left unanswered makes the outcome unknown (``RequestTimeout``
-        with the replies that came). ``confirm`` and ``hedge`` as for :meth:`batch_cancel`.
+        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False), and
+        so is any error that follows a per-order reply; a request-level error as the first reply
+        raises [`KrakenAPIError`][krakenwire.KrakenAPIError]. An ``order_userref`` expects one reply
+        per open order it names in ``open_orders`` (at least one). A reply that repeats an order
+        never counts twice: an order left unanswered makes the outcome unknown (``RequestTimeout``
+        with the replies that came). ``confirm`` and ``hedge`` as for
+        [`batch_cancel`][krakenwire.Client.batch_cancel].
         """
         secs = self._secs(timeout)
         view = self._orders

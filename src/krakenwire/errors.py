@@ -1,11 +1,13 @@
-"""Every exception krakenwire raises, all under :class:`KrakenwireError`, data in attributes.
+"""Every exception krakenwire raises, all under [`KrakenwireError`][krakenwire.KrakenwireError],
+data in attributes.
 
 Every error says which of three things happened, as a base class a caller can catch:
-:class:`NotExecuted` (nothing was sent, or Kraken refused it: ``ValidationError``,
-``RiskRejected``, ``KrakenAPIError`` and its per-code subclasses, ``AuthError``, ``ConnectError``,
-``NotConnected``) or :class:`OutcomeUnknown` (it may or may not have executed: ``RequestTimeout``,
-``ConnectionLost``, ``RemoteProtocolError``, ``Abandoned``); anything else is a success and comes
-back as a result. Within that, the tree also says who broke the rules (h11/h2 style).
+[`NotExecuted`][krakenwire.NotExecuted] (nothing was sent, or Kraken refused it:
+``ValidationError``, ``RiskRejected``, ``KrakenAPIError`` and its per-code subclasses,
+``AuthError``, ``ConnectError``, ``NotConnected``) or [`OutcomeUnknown`][krakenwire.OutcomeUnknown]
+(it may or may not have executed: ``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``,
+``Abandoned``); anything else is a success and comes back as a result. Within that, the tree also
+says who broke the rules (h11/h2 style).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class OutcomeUnknown(KrakenwireError):
         method: the request's method.
         ids: the order ids / cl_ord_ids the request named, if any.
         replies: the replies that did arrive before the outcome became unknown (a multi-id
-            ``cancel_order``), as :class:`~krakenwire.CancelOrderReply` items.
+            ``cancel_order``), as [`CancelOrderReply`][krakenwire.CancelOrderReply] items.
     """
 
     outcome = "unknown"
@@ -124,7 +126,8 @@ class RemoteProtocolError(ProtocolError, OutcomeUnknown):
 
 class ConnectionClosed(KrakenwireError, ConnectionError):
     """The WebSocket is not open (never opened, closed by us or by the server). See
-    :class:`NotConnected` (nothing sent), :class:`ConnectError` and :class:`ConnectionLost`."""
+    [`NotConnected`][krakenwire.NotConnected] (nothing sent),
+    [`ConnectError`][krakenwire.ConnectError] and [`ConnectionLost`][krakenwire.ConnectionLost]."""
 
 
 class NotConnected(ConnectionClosed, NotExecuted):
@@ -298,7 +301,7 @@ def reply_error(
 ) -> KrakenAPIError | RemoteProtocolError:
     """The outcome of a reply that carries no usable result.
 
-    ``success: false`` is Kraken's rejection (:func:`error_for_code`). ``success: true`` with no
+    ``success: false`` is Kraken's rejection (`error_for_code`). ``success: true`` with no
     result is a reply we cannot read: the request executed or not, we cannot tell, so it is
     never reported as a rejection.
     """
@@ -313,7 +316,8 @@ def reply_error(
 
 
 def error_for_code(error: str, *, req_id: int | None = None, method: str = "") -> KrakenAPIError:
-    """Build the most specific :class:`KrakenAPIError` for Kraken's error string."""
+    """Build the most specific [`KrakenAPIError`][krakenwire.KrakenAPIError] for Kraken's error
+    string."""
     cls = _BY_CODE.get(error)
     if cls is None:
         # "EGeneral:Internal error:123" and "EGeneral:Invalid arguments:Index unavailable"

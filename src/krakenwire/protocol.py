@@ -1,9 +1,9 @@
 """The sans-IO core, public: drive krakenwire's protocol from your own I/O (tests, replays).
 
-:class:`Session` takes a built request and returns the bytes to send; it takes received bytes
-and returns events; time comes in as an argument. The builders (``batch_cancel``,
-``cancel_order``...) validate arguments into a :class:`Call`; :data:`METHODS` is the registry
-that says what each Kraken method is.
+`Session` takes a built request and returns the bytes to send; it takes received bytes and returns
+events; time comes in as an argument. The builders (``batch_cancel``, ``cancel_order``...) validate
+arguments into a `Call`; [`METHODS`][krakenwire.sim.METHODS] is the registry that says what each
+Kraken method is.
 """
 
 from ._build import (

@@ -3,7 +3,7 @@ orders, cancel everything, place an order, list open orders, run the demo, list 
 
 The trading commands (``cancel``, ``cancel-all``, ``add``, ``orders``) print only JSON on stdout,
 one object per line, with the same fields on every path; diagnostics go to stderr as text. Their
-exit codes (:data:`EXIT_CODES`) are the contract scripts test. See ``krakenwire --help``.
+exit codes (`EXIT_CODES`) are the contract scripts test. See ``krakenwire --help``.
 """
 
 from __future__ import annotations

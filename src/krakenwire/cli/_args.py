@@ -1,4 +1,4 @@
-"""Argument types of :mod:`krakenwire.cli`: every value is checked by argparse, before anything
+"""Argument types of `krakenwire.cli`: every value is checked by argparse, before anything
 connects, so a bad one exits 2 with a one-line message and a usage line (never a traceback)."""
 
 from __future__ import annotations

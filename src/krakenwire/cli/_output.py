@@ -1,4 +1,4 @@
-"""What the trading commands of :mod:`krakenwire.cli` print, and the exit codes they return.
+"""What the trading commands of `krakenwire.cli` print, and the exit codes they return.
 
 Every line a command prints has the same fields whichever way its request went (a field that
 does not apply is ``null``), so a script can read ``outcome`` and ``count`` without looking at
@@ -97,7 +97,7 @@ def _close_stdout() -> None:
 
 
 def emit(obj: dict[str, Any]) -> None:
-    """Write one JSON line on stdout (see :class:`Stdout` for a closed stdout)."""
+    """Write one JSON line on stdout (see `Stdout` for a closed stdout)."""
     data = _enc.encode(obj).decode() + "\n"
     out = sys.stdout
     if not Stdout.closed and out is not None:

@@ -1,15 +1,16 @@
 """``krakenwire plugins``: every installed plugin entry point, active or not, what activates it,
 and the hooks each implements.
 
-Plugins are loaded exactly as :func:`krakenwire.connect` loads them (the ``krakenwire`` entry
-points, the ``$KRAKENWIRE_PLUGINS`` allow-list, ``$KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD``), so
-"active" means a client started from the same environment would run it. An entry point that is
-installed but not active is listed too, with the reason: its factory found no configuration
-(e.g. ``krakenwire-audit`` without ``KRAKENWIRE_AUDIT_PATH``), the allow-list leaves it out,
-autoload is off, or it failed to load. What activates a plugin is the ``KRAKENWIRE_ACTIVATION``
-text of its entry point's module (see "Writing a plugin"); the hooks of a plugin that is not
-active are read from what its entry point declares (a module's or class's hook
-implementations, or the class a factory's return annotation names).
+Plugins are loaded exactly as [`krakenwire.connect`][krakenwire.connect] loads them (the
+``krakenwire`` entry points, the ``$KRAKENWIRE_PLUGINS`` allow-list,
+``$KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD``), so "active" means a client started from the same
+environment would run it. An entry point that is installed but not active is listed too, with the
+reason: its factory found no configuration (e.g. ``krakenwire-audit`` without
+``KRAKENWIRE_AUDIT_PATH``), the allow-list leaves it out, autoload is off, or it failed to load.
+What activates a plugin is the ``KRAKENWIRE_ACTIVATION`` text of its entry point's module (see
+"Writing a plugin"); the hooks of a plugin that is not active are read from what its entry point
+declares (a module's or class's hook implementations, or the class a factory's return annotation
+names).
 """
 
 from __future__ import annotations

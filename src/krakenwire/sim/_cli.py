@@ -1,7 +1,7 @@
 """Command-line glue for the simulator: argparse options and a run-until-signalled coroutine.
 
-``krakenwire sim`` and ``python -m krakenwire.sim`` both use :func:`add_arguments` and
-:func:`run`. The credentials printed are the simulator's own throw-away ones.
+``krakenwire sim`` and ``python -m krakenwire.sim`` both use `add_arguments` and
+`run`. The credentials printed are the simulator's own throw-away ones.
 """
 
 from __future__ import annotations

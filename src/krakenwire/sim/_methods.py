@@ -1,4 +1,5 @@
-"""The table of Kraken methods the simulator answers, and :data:`METHODS`, their names."""
+"""The table of Kraken methods the simulator answers, and [`METHODS`][krakenwire.sim.METHODS], their
+names."""
 
 from __future__ import annotations
 

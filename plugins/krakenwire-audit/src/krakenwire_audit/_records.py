@@ -11,7 +11,7 @@ every client, so a request is ``(run, req_id)``), ``req_id``, ``method``, ``ids`
 
 An intent adds ``kind`` and, when the view has them, ``symbol``, ``orders`` (one object per
 order placed or changed: ``side``, ``order_type``, ``order_qty``, ``limit_price`` as strings...)
-and ``timeout``. An outcome adds what :func:`make_record` documents.
+and ``timeout``. An outcome adds what [`make_record`][krakenwire_audit.make_record] documents.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def _token_of(request: Any) -> str | None:
 
 
 class _Intent(msgspec.Struct, omit_defaults=True):
-    """The batch encoder's intent record (same fields as :func:`intent_record`)."""
+    """The batch encoder's intent record (same fields as
+    [`intent_record`][krakenwire_audit.intent_record])."""
 
     ev: str
     ts: str
@@ -174,7 +175,7 @@ class _Intent(msgspec.Struct, omit_defaults=True):
 
 class _Ok(msgspec.Struct, omit_defaults=True):
     """The batch encoder's record of a plain successful result (same fields as
-    :func:`make_record`)."""
+    [`make_record`][krakenwire_audit.make_record])."""
 
     ev: str
     ts: str

@@ -1,8 +1,8 @@
 """Request counts by method and outcome and latency histograms, served on a loopback port.
 
-Each :class:`PrometheusPlugin` owns a ``CollectorRegistry`` (not prometheus-client's global one),
-so several clients or tests never share or collide on metrics. The HTTP server is
-prometheus-client's own, bound to a loopback address only.
+Each [`PrometheusPlugin`][krakenwire_prometheus.PrometheusPlugin] owns a ``CollectorRegistry`` (not
+prometheus-client's global one), so several clients or tests never share or collide on metrics. The
+HTTP server is prometheus-client's own, bound to a loopback address only.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class PrometheusPlugin:
 
     Args:
         port: TCP port to serve ``/metrics`` on (0: an ephemeral one, read back from ``port``
-            after :meth:`start`); ``None``: do not serve (collect only).
+            after `start`); ``None``: do not serve (collect only).
         host: a loopback address; anything else raises ``ValueError``.
         namespace: metric name prefix.
 

@@ -61,7 +61,8 @@ class RiskPlugin:
         clock: monotonic seconds, injectable for tests.
 
     Attributes:
-        counter: the :class:`RateCounter` (``None`` if off). ages: the :class:`OrderAges`.
+        counter: the [`RateCounter`][krakenwire_risk.RateCounter] (``None`` if off). ages: the
+            [`OrderAges`][krakenwire_risk.OrderAges].
         last_cancel_cost: ``{symbol: cost}`` of the last cancel checked.
         cancel_costs: recent ``(req_id, {symbol: cost})`` of cancels (the last 1000).
         vetoes: how many requests this plugin vetoed.

@@ -1,7 +1,7 @@
 """krakenwire-example: a complete out-of-tree plugin, loaded through the ``krakenwire`` entry point.
 
 It vetoes any trading request that names an order id listed (comma-separated) in
-``$KRAKENWIRE_EXAMPLE_DENY``, and tallies every audited outcome in :data:`TALLY`. Nothing happens
+``$KRAKENWIRE_EXAMPLE_DENY``, and tallies every audited outcome in `TALLY`. Nothing happens
 at import: the environment is read when a hook runs.
 """
 
