@@ -19,6 +19,7 @@ from ._events import ChannelFrame
 from ._keeper import CancelAfterKeeper
 from ._openorders import OpenOrder, OpenOrders
 from ._orders import OrderType, Side, TimeInForce
+from ._pacer import PACER_TIERS, Pacer
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -62,6 +63,7 @@ from .errors import (
     PermissionDenied,
     ProtocolError,
     RateLimitExceeded,
+    RateLimitPaced,
     RemoteProtocolError,
     RequestTimeout,
     RiskRejected,
@@ -118,11 +120,14 @@ __all__ = [
     "OrderView",
     "OrdersLimitExceeded",
     "OutcomeUnknown",
+    "PACER_TIERS",
+    "Pacer",
     "PermissionDenied",
     "PluginContext",
     "PongResult",
     "ProtocolError",
     "RateLimitExceeded",
+    "RateLimitPaced",
     "Reconciliation",
     "ReconnectPolicy",
     "RemoteProtocolError",

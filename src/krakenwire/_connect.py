@@ -14,6 +14,7 @@ from ._config import (
     StateChange,
 )
 from ._events import ChannelFrame
+from ._pacer import Pacer
 from .client import Client
 from .errors import ValidationError
 from .plugins import PluginHost
@@ -43,6 +44,7 @@ async def connect(
     connect_budget: ConnectBudget | None = None,
     standby: bool = False,
     hedge: bool = False,
+    pacer: Pacer | None = None,
 ) -> Client:
     """Open an authenticated trading connection, subscribed to ``executions``; returns once the
     executions snapshot is in (so ``client.open_orders`` is complete).
@@ -75,6 +77,8 @@ async def connect(
             the dead man's switch) are re-sent on it; order entry is never re-sent.
         hedge: send every cancel on both sockets (with ``standby``); the first reply settles
             it. Each copy counts against Kraken's per-connection message rate.
+        pacer: a [`Pacer`][krakenwire.Pacer]: order entry waits (or is refused, nothing sent)
+            rather than pass Kraken's trading rate counter; cancels are never paced.
 
     Raises:
         ValidationError: a bad argument (neither token nor credentials, a URL that would send
@@ -116,6 +120,10 @@ async def connect(
     policy = ReconnectPolicy(
         base=backoff_base, cap=backoff_cap, budget=connect_budget or ConnectBudget()
     )
+    if pacer is not None:
+        if not isinstance(pacer, Pacer):
+            raise ValidationError("pacer must be a krakenwire.Pacer", field="pacer")
+        plugins = [*plugins, pacer]  # it learns from the executions stream through its hook
     host = PluginHost(plugins, autoload=autoload_plugins)
     client = Client(
         config,
@@ -128,5 +136,6 @@ async def connect(
         standby=standby,
         hedge=hedge,
     )
+    client._pacer = pacer
     await client._open()
     return client

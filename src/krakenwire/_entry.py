@@ -18,6 +18,7 @@ from ._link import Link
 from ._messages import BatchOrder
 from ._openorders import OpenOrders
 from ._orders import Number, OrderType, Side, TimeInForce
+from ._pacer import Pacer
 from ._results import AddOrderResult, AmendOrderResult, BatchAddResult, EditOrderResult
 
 __all__ = ["EntryHost", "add_order", "amend_order", "batch_add", "edit_order"]
@@ -28,6 +29,7 @@ class EntryHost(Protocol):
 
     _link: Link
     _orders: OpenOrders
+    _pacer: Pacer | None
 
     def _secs(self, timeout: float | None) -> float: ...
 
@@ -74,6 +76,8 @@ async def add_order(
         deadline=deadline,
         validate=validate,
     )
+    if self._pacer is not None:
+        await self._pacer.pace(call)
     result: AddOrderResult = await self._link.call(call, secs)
     if result.order_id:
         self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
@@ -99,6 +103,8 @@ async def batch_add(
     """
     secs = self._secs(timeout)
     call = _build.batch_add(orders, symbol=symbol, deadline=deadline, validate=validate)
+    if self._pacer is not None:
+        await self._pacer.pace(call)
     result: BatchAddResult = await self._link.call(call, secs)
     for o in result.orders:
         if o.order_id and o.error is None:
@@ -128,6 +134,8 @@ async def amend_order(
         post_only=post_only,
         deadline=deadline,
     )
+    if self._pacer is not None:
+        await self._pacer.pace(call)
     result: AmendOrderResult = await self._link.call(call, secs)
     return result
 
@@ -159,5 +167,7 @@ async def edit_order(
         deadline=deadline,
         validate=validate,
     )
+    if self._pacer is not None:
+        await self._pacer.pace(call)
     result: EditOrderResult = await self._link.call(call, secs)
     return result

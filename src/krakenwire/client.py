@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, Self
+from typing import Any, Self, overload
 
-from . import _build, _callbacks, _entry, _housekeeping
+from . import _build, _bysymbol, _callbacks, _entry, _housekeeping
 from ._auth import Credentials
 from ._cancels import cancel_many, confirm_call
 from ._config import ClientConfig, ClientStats, ReconnectPolicy, StateChange
@@ -25,6 +25,7 @@ from ._link import Link
 from ._methods import Call
 from ._openorders import OpenOrders
 from ._orders import order as _order
+from ._pacer import Pacer
 from ._results import (
     BatchCancelResult,
     CancelAllResult,
@@ -53,6 +54,8 @@ class Client:
     and an [`OutcomeUnknown`][krakenwire.OutcomeUnknown] error when it may or may not have run
     (``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``).
     """
+
+    _pacer: Pacer | None = None  # connect(pacer=...): paces order entry (_entry.py)
 
     # A validated order for [`batch_add`][krakenwire.Client.batch_add] (a dict of the same fields
     # works too).
@@ -339,10 +342,36 @@ class Client:
         """
         return await cancel_many(self, ids, cl_ord_id, self._secs(timeout), confirm)
 
+    @overload
     async def cancel_all(
         self, *, timeout: float | None = None, hedge: bool | None = None
-    ) -> CancelAllResult:
-        """Cancel every open order of the account (untriggered ones included)."""
+    ) -> CancelAllResult: ...
+    @overload
+    async def cancel_all(
+        self,
+        *,
+        symbol: str | Iterable[str],
+        timeout: float | None = None,
+        confirm: float | bool = ...,
+    ) -> CancelOrdersResult: ...
+    async def cancel_all(
+        self,
+        *,
+        timeout: float | None = None,
+        hedge: bool | None = None,
+        symbol: str | Iterable[str] | None = None,
+        confirm: float | bool = False,
+    ) -> CancelAllResult | CancelOrdersResult:
+        """Cancel every open order of the account (untriggered ones included): Kraken's
+        ``cancel_all``, one request.
+
+        With ``symbol`` (a pair, or several): every open order of those pairs in
+        ``open_orders``, through [`cancel_orders`][krakenwire.Client.cancel_orders] (chunks of
+        up to 50, the same fates; ``confirm`` as there); returns its
+        [`CancelOrdersResult`][krakenwire.CancelOrdersResult] (see ``_bysymbol.py``).
+        """
+        if symbol is not None:
+            return await _bysymbol.cancel_symbol(self, symbol, timeout=timeout, confirm=confirm)
         secs = self._secs(timeout)
         result: CancelAllResult = await self._call(_build.cancel_all(), secs, hedge)
         return result

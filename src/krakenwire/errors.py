@@ -38,6 +38,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "RateLimitExceeded",
+    "RateLimitPaced",
     "RemoteProtocolError",
     "RequestTimeout",
     "RiskRejected",
@@ -190,6 +191,33 @@ class RiskRejected(NotExecuted):
         self.plugin: str = getattr(veto, "plugin", "") or ""
         who = f" by plugin {self.plugin!r}" if self.plugin else ""
         super().__init__(f"request vetoed{who}: {self.reason}")
+
+
+class RateLimitPaced(NotExecuted):
+    """A [`Pacer`][krakenwire.Pacer] held back an order-entry request that Kraken's trading rate
+    counter would refuse (``EOrder:Rate limit exceeded``), and waiting for the counter to decay
+    would take longer than allowed (or the pacer refuses instead of waiting): nothing was sent.
+
+    Attributes:
+        symbol: the pair whose counter is full.
+        counter: the pacer's value of that counter now.
+        threshold: the counter's limit (less the pacer's headroom).
+        cost: what the request would add.
+        wait: seconds of decay until it fits (``inf`` if it never can).
+    """
+
+    def __init__(
+        self, symbol: str, counter: float, threshold: float, cost: float, wait: float
+    ) -> None:
+        self.symbol = symbol
+        self.counter = counter
+        self.threshold = threshold
+        self.cost = cost
+        self.wait = wait
+        super().__init__(
+            f"rate counter of {symbol} at {counter:.1f} + {cost:g} would pass {threshold:g}: "
+            f"held back before sending (fits in {wait:.2f} s); nothing was sent"
+        )
 
 
 class AuthError(NotExecuted):
