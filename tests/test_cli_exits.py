@@ -167,3 +167,31 @@ def test_orders_with_stdout_closed_exits_141_quietly(sim_proc):  # noqa: F811
     r = _closed_stdout("orders", *conn(info))
     assert r.returncode == 141, r.stderr
     assert r.stderr == ""
+
+
+def test_cancel_all_by_symbol_from_the_command_line(sim_proc):  # noqa: F811
+    import asyncio
+
+    import krakenwire
+
+    info = sim_proc()
+
+    async def place():
+        async with await krakenwire.connect(info["url"], token=info["token"]) as c:
+            for symbol, n in (("BTC/USD", 3), ("ETH/USD", 2)):
+                for i in range(n):
+                    await c.add_order(
+                        symbol=symbol, side="buy", order_qty="0.01", limit_price=100 + i
+                    )
+
+    asyncio.run(place())
+    r = cli("cancel-all", *conn(info), "--symbol", "ETH/USD")
+    assert r.returncode == 0, r.stderr
+    (line,) = lines(r.stdout)
+    assert set(line) == CANCEL_FIELDS and line["method"] == "batch_cancel"
+    assert line["count"] == 2 and line["outcome"] == "ok"
+    assert len(open_orders(info)) == 3  # BTC/USD untouched
+    r = cli("cancel-all", *conn(info), "--symbol", "ETH/USD")
+    assert r.returncode == 0 and r.stdout == "" and "nothing sent" in r.stderr
+    r = cli("cancel-all", *conn(info), "--symbol", "btcusd")
+    assert r.returncode == 2 and "BASE/QUOTE" in r.stderr and r.stdout == ""

@@ -246,3 +246,22 @@ def test_pacer_never_holds_a_cancel_back(run):
         assert pacer.value("BTC/USD") > 3  # the cancels were counted (young orders cost most)
 
     run(main)
+
+
+def test_pacer_takes_the_counter_kraken_streams(run):
+    # A subscription with ratecounter on: each order event carries the pair's counter.
+    async def main():
+        async with Simulator(config=SimConfig(rate_limit=50, rate_decay=0.01)) as sim:
+            pacer = Pacer(threshold=50, decay=0.01)
+            async with await krakenwire.connect(
+                sim.url, token=sim.token, pacer=pacer, subscribe=False
+            ) as client:
+                await client.subscribe_executions(ratecounter=True)
+                for i in range(3):
+                    await client.add_order(
+                        symbol="BTC/USD", side="buy", order_qty="0.01", limit_price=100 + i
+                    )
+                await client.ping()
+                assert pacer.streamed and 1 <= pacer.value("BTC/USD") <= 3
+
+    run(main)

@@ -229,9 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         "cancel-all",
         help="cancel every open order of the account; one JSON line",
         description="Send cancel_all: cancel every open order of the account. Prints one JSON "
-        "line with the count Kraken reports.",
+        "line with the count Kraken reports. With --symbol: cancel the open orders of those "
+        "pairs only (from the executions snapshot, as `cancel` does with their ids: one line "
+        "per wire request, same fields and exit codes; nothing sent when none is open).",
     )
     _connection_options(cap)
+    cap.add_argument(
+        "--symbol",
+        action="append",
+        metavar="PAIR",
+        help="only the open orders of this pair (e.g. BTC/USD); repeat for several",
+    )
 
     op = sub.add_parser(
         "orders",

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import KrakenwireError, NotConnected, RiskRejected, ValidationError
 from ._inflight import InFlight
 from ._output import (
+    EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_UNKNOWN,
     NO_TIMING,
@@ -203,7 +204,37 @@ async def add(args: argparse.Namespace, flight: InFlight) -> int:
     return EXIT_OK
 
 
+async def _cancel_symbols(args: argparse.Namespace, flight: InFlight) -> int:
+    """``cancel-all --symbol PAIR``: the pairs' open orders, as ``cancel`` would their ids."""
+    from .._bysymbol import check_symbols, ids_of_symbols
+    from .._cancels import plan
+
+    symbols = check_symbols(args.symbol)  # before connecting: nothing sent on bad input
+    async with await _connected(args) as client:
+        view = client.open_orders
+        try:
+            await asyncio.wait_for(view.ready.wait(), args.timeout)
+        except TimeoutError:
+            print("krakenwire cancel-all: no executions snapshot in time", file=sys.stderr)
+            return EXIT_BAD_INPUT  # nothing was sent
+        ids = ids_of_symbols(view, symbols)
+        if not ids:
+            names = ", ".join(sorted(symbols))
+            print(f"krakenwire cancel-all: no open order of {names}: nothing sent", file=sys.stderr)
+            return EXIT_OK
+        parts, _, _, _ = plan(ids, None)
+        if len(ids) == 1:
+            lines = [await _cancel_one(client, flight, ids, [], args.timeout)]
+        else:
+            lines = await _cancel_batches(client, flight, parts, set(), args.timeout)
+        for line in lines:
+            emit(line)
+    return worst([line_exit(x) for x in lines])
+
+
 async def cancel_all(args: argparse.Namespace, flight: InFlight) -> int:
+    if args.symbol:
+        return await _cancel_symbols(args, flight)
     base: dict[str, Any] = {"count": None, "warnings": []}
     async with await _connected(args) as client:  # --url was checked by argparse
         key = flight.add(_unknown("cancel_all", base))
