@@ -195,3 +195,25 @@ def test_cancel_all_by_symbol_from_the_command_line(sim_proc):  # noqa: F811
     assert r.returncode == 0 and r.stdout == "" and "nothing sent" in r.stderr
     r = cli("cancel-all", *conn(info), "--symbol", "btcusd")
     assert r.returncode == 2 and "BASE/QUOTE" in r.stderr and r.stdout == ""
+
+
+def test_the_simulator_with_stdout_closed_does_not_abort():
+    # Its first socket would get fd 1; libuv aborts closing it (exit 134 before the fix).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["sh", "-c", 'exec "$@" >&-', "sh", PY, "-m", "krakenwire.sim", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    while proc.poll() is None:  # until it listens (a connection it accepts)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            break
+        except OSError:
+            continue
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Assertion" not in err, (proc.returncode, err)

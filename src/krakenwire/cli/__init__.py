@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import __version__
 from .._auth import CredentialsError
+from .._stdfds import hold_std_fds
 from ..errors import AuthError, KrakenwireError, ValidationError
 from . import _commands as commands
 from ._args import positive_int, rest_url, seconds, userref, ws_url
@@ -382,23 +383,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT  # pragma: no cover
 
 
-def _hold_std_fds() -> None:
-    """Put /dev/null on any of fds 0-2 that is closed (``>&-``), so that no socket gets one
-    of them (libuv aborts when it closes a socket on fd <= 2), and note a closed stdout."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            devnull = os.open(os.devnull, os.O_RDWR)  # the lowest free fd: this one
-            if devnull != fd:  # pragma: no cover - a lower one was free, so it is open now
-                os.close(devnull)
-            if fd == 1:
-                Stdout.closed = True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see ``krakenwire --help``)."""
-    _hold_std_fds()
+    if hold_std_fds():  # no socket may get fd 0-2 (libuv aborts): see _stdfds.py
+        Stdout.closed = True
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
     if args.command is None:

@@ -7,10 +7,12 @@ import argparse
 import asyncio
 import sys
 
+from .._stdfds import hold_std_fds
 from ._cli import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:
+    hold_std_fds()  # started with stdout closed: no socket may get fd 0-2 (libuv aborts)
     parser = argparse.ArgumentParser(
         prog="python -m krakenwire.sim",
         description="Local Kraken Spot WebSocket v2 simulator",
