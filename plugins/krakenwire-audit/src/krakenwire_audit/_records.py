@@ -127,9 +127,8 @@ def make_record(
         rec["outcome"] = "unknown"
     else:
         rec["outcome"] = "ok"
-        count = getattr(outcome, "count", None)
-        if count is None and hasattr(outcome, "cancelled"):
-            count = outcome.count
+        count = getattr(outcome, "count", None)  # every cancel result says count
+        if hasattr(outcome, "replies"):  # cancel_order: Kraken's per-order errors too
             errors = outcome.errors
             if errors:
                 rec["errors"] = list(errors)

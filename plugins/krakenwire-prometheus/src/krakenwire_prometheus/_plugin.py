@@ -160,9 +160,7 @@ class PrometheusPlugin:
         if kind != "vetoed":
             self.latency.labels(method, kind).observe(elapsed_ns / 1e9)
         if kind == "ok":
-            n = getattr(outcome, "count", None)
-            if n is None and hasattr(outcome, "cancelled"):
-                n = outcome.count
+            n = getattr(outcome, "count", None)  # every cancel result says count
             if isinstance(n, int) and n:
                 self.cancelled.labels(method).inc(n)
 
