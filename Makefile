@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.stamp-install
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot dist docs clean
+.PHONY: help install test lint fmt sim demo bench bench-ci bench-plot dist docs docs-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -56,6 +56,21 @@ DIST_DIRS := . $(dir $(wildcard plugins/*/pyproject.toml))
 docs: install ## build the docs site into site/ (mkdocs build --strict: warnings are errors)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
+# Chromium from the distribution's packages: installed here when missing and running as root
+# (a fresh CI machine); otherwise say how. $CHROMIUM names another Chromium or Chrome.
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+
+docs-check: docs ## load every built page in headless Chromium: fails on a console error, an empty page, a broken link or anchor, a cut code block
+	@if [ -z "$(CHROMIUM)" ] && ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "docs-check: installing chromium (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "docs-check: no Chromium: run 'sudo apt-get install chromium' (or set CHROMIUM=/path)"; exit 2; \
+	  fi; \
+	fi
+	CHROMIUM="$(or $(CHROMIUM),$(shell command -v chromium))" $(BIN)/python docs/browser_check.py site --screenshot site-check/index.png
+
 dist: install ## sdists + wheels of krakenwire and every plugin in dist/, then twine check
 	rm -rf dist
 	$(foreach d,$(DIST_DIRS),$(BIN)/python -m build -q --outdir dist $(d) &&) true
@@ -63,4 +78,4 @@ dist: install ## sdists + wheels of krakenwire and every plugin in dist/, then t
 	@ls -1 dist
 
 clean: ## remove the virtualenv, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build site
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build site site-check

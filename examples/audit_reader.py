@@ -1,11 +1,13 @@
 """Read a krakenwire-audit JSON Lines file: what was sent, how it ended, how long it took, and
 which ids still need reconciling.
 
-``krakenwire-audit`` (``pip install 'krakenwire[plugins]'``) appends one JSON object per
-settled request to a file: ``AuditPlugin(path)`` in ``connect(plugins=[...])``, or the ``audit``
-entry point with ``KRAKENWIRE_AUDIT_PATH=...``. This reads it back, rotated files included,
-tolerating a last line cut short by a crash, and prints per-method outcome counts, latency
-percentiles, and the requests whose outcome is unknown (their ids need ``client.reconcile``).
+``krakenwire-audit`` (in ``plugins/``; ``make dist`` builds its wheel) appends an intent
+record before each request's frame is written and an outcome record after it settles:
+``AuditPlugin(path)`` in ``connect(plugins=[...])``, or the ``audit`` entry point with
+``KRAKENWIRE_AUDIT_PATH=...``. This reads it back, rotated files included, tolerating a last
+line cut short by a crash, pairs each request's two records, and prints per-method outcome
+counts (one per request), latency percentiles, and the requests whose outcome is unknown
+(their ids need ``client.reconcile``).
 
     python examples/audit_reader.py /var/log/mm/audit.jsonl
     python examples/audit_reader.py --json /var/log/mm/audit.jsonl   # the summary as JSON
@@ -24,7 +26,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from krakenwire_audit import read_all_records
+from krakenwire_audit import pair_records, read_all_records
 
 try:
     from uvloop import run
@@ -39,23 +41,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-method outcome counts and latencies, one per REQUEST: the audit writes an intent
+    record before each frame and an outcome record after it settles, paired here by
+    ``pair_records`` (an intent with no outcome: the request was in flight when the process
+    stopped, so its outcome is unknown)."""
     outcomes: Counter[tuple[str, str]] = Counter()
     latencies: dict[str, list[float]] = defaultdict(list)
     unknown: list[dict[str, Any]] = []
-    for rec in records:
-        method, outcome = rec.get("method", "?"), rec.get("outcome", "?")
+    requests = pair_records(records)
+    for entry in requests:
+        method, outcome = entry.method or "?", entry.outcome
         outcomes[(method, outcome)] += 1
+        rec = entry.result or entry.intent or {}
         if outcome == "ok":
             latencies[method].append(rec.get("latency_ns", 0) / 1000)
         if outcome == "unknown":
-            ids = rec.get("ids", []) + rec.get("cl_ord_id", [])
             unknown.append(
                 {
                     "ts": rec.get("ts"),
-                    "req_id": rec.get("req_id"),
+                    "req_id": entry.req_id,
                     "method": method,
-                    "ids": ids,
-                    "error": rec.get("error"),
+                    "ids": entry.ids + entry.cl_ord_ids,
+                    "error": rec.get("error") if entry.settled else "no outcome recorded",
                 }
             )
     methods = {}
@@ -69,6 +76,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         }
     return {
         "records": len(records),
+        "requests": len(requests),
         "first": records[0].get("ts") if records else None,
         "last": records[-1].get("ts") if records else None,
         "methods": methods,
@@ -77,7 +85,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def print_summary(s: dict[str, Any]) -> None:
-    print(f"{s['records']} records, {s['first']} .. {s['last']}")
+    print(f"{s['requests']} requests ({s['records']} records), {s['first']} .. {s['last']}")
     print(f"  {'method':<26} {'outcomes':<34} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
     for method, m in s["methods"].items():
         outs = ", ".join(f"{o} {n}" for o, n in m["outcomes"].items())

@@ -96,10 +96,10 @@ async def main(url: str, token: str) -> int:
         # order_id is None only if Kraken's reply carried no readable id (small.shape_warnings)
         assert small.order_id is not None
         r = await client.cancel_order([small.order_id])  # cancels always pass
-        print(f"cancelled {r.cancelled}")
+        print(f"cancelled {r.cancelled_ids}")
         await client.ping()  # auditors run after the caller resumes: let them catch up
     print("audited:", dict(risk.outcomes))
-    return 0 if vetoed == 2 and r.cancelled == [small.order_id] else 1
+    return 0 if vetoed == 2 and r.cancelled_ids == [small.order_id] else 1
 
 
 async def on_simulator() -> int:

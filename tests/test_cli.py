@@ -75,14 +75,16 @@ def test_cancel_ok_one_json_line_per_reply(sim_proc):
     assert info["token"] not in r.stdout + r.stderr
 
 
-def test_cancel_single_id_uses_cancel_order_and_an_unknown_id_exits_4(sim_proc):
+def test_cancel_single_id_refused_by_kraken_is_rejected_exit_1(sim_proc):
+    # Kraken answers a one-id cancel_order of an id not open with success:false,
+    # EOrder:Invalid order: nothing was cancelled, as the library's `ok=False` says.
     info = sim_proc("--orders", "1")
     r = cli("cancel", "--url", info["url"], "--token", info["token"], "OGONE0-XXXXX-XXXXXX")
-    assert r.returncode == 4, r.stderr
+    assert r.returncode == 1, r.stderr
     (line,) = lines(r.stdout)
-    assert line["method"] == "cancel_order" and line["outcome"] == "partial"
-    assert line["success"] is True and line["count"] == 0 and line["requested"] == 1
-    assert line["errors"] == ["EOrder:Invalid order"] and line["error"] is None
+    assert line["method"] == "cancel_order" and line["outcome"] == "rejected"
+    assert line["success"] is False and line["count"] is None and line["requested"] == 1
+    assert line["errors"] == ["EOrder:Invalid order"] and line["error"] == "EOrder:Invalid order"
 
 
 def test_strict_rejection_exits_1_with_krakens_string(sim_proc):
@@ -125,8 +127,7 @@ def test_bad_input_exits_2_and_sends_nothing():
     ):
         r = cli(*args)
         assert r.returncode == 2, (args, r.stderr)
-        assert r.stdout == ""
-        # Port 9 is never contacted: a connection attempt would give exit 3 instead.
+        assert r.stdout == "" and "cannot connect" not in r.stderr  # port 9 never contacted
     r = cli(
         "cancel",
         "--url",
@@ -138,16 +139,17 @@ def test_bad_input_exits_2_and_sends_nothing():
     assert r.returncode == 2 and "KRAKEN_API_SECRET" in r.stderr and "%%%" not in r.stderr
 
 
-def test_unreachable_exits_3():
+def test_unreachable_exits_2_nothing_was_sent():
     r = cli("cancel", "--url", "ws://127.0.0.1:9/v2", "--token", "t", "A", "B")
-    assert r.returncode == 3 and "cannot connect" in r.stderr and r.stdout == ""
+    assert r.returncode == 2 and "cannot connect" in r.stderr and r.stdout == ""
+    assert "nothing was sent" in r.stderr and "unknown" not in r.stderr
 
 
 def test_wss_to_a_plain_server_says_why_without_a_traceback(sim_proc):
     info = sim_proc()
     url = info["url"].replace("ws://", "wss://")
     r = cli("cancel", "--url", url, "--token", info["token"], "A", "B")
-    assert r.returncode == 3 and r.stdout == ""
+    assert r.returncode == 2 and r.stdout == ""  # the handshake failed: nothing was sent
     assert "TLS" in r.stderr and "Logging error" not in r.stderr
     assert "Traceback" not in r.stderr and info["token"] not in r.stderr
 

@@ -59,11 +59,13 @@ def test_every_cancel_path_prints_the_same_fields(sim_proc):  # noqa: F811
     assert seen["one"][1][0]["count"] == 1 and seen["one"][1][0]["outcome"] == "ok"
     assert seen["two"][0] == 0 and seen["two"][1][0]["method"] == "batch_cancel"
     assert seen["many"][0] == 0 and [x["count"] for x in seen["many"][1]] == [29, 28]
-    # 1 unknown id and 2 unknown ids: the same exit code and outcome
-    assert seen["one_unknown"][0] == seen["two_unknown"][0] == 4
-    for name in ("one_unknown", "two_unknown"):
-        (line,) = seen[name][1]
-        assert line["outcome"] == "partial" and line["count"] == 0 and line["success"] is True
+    # 1 unknown id: Kraken refuses the cancel_order (rejected, exit 1); 2 unknown ids: Kraken
+    # accepts the batch_cancel and cancels none of them (partial, exit 4).
+    assert seen["one_unknown"][0] == 1 and seen["two_unknown"][0] == 4
+    (line,) = seen["one_unknown"][1]
+    assert line["outcome"] == "rejected" and line["count"] is None and line["success"] is False
+    (line,) = seen["two_unknown"][1]
+    assert line["outcome"] == "partial" and line["count"] == 0 and line["success"] is True
 
 
 def test_partial_among_many_exits_4_and_timeout_lines_have_the_fields(sim_proc):  # noqa: F811
@@ -148,12 +150,12 @@ def test_demo_counts_must_be_positive(capsys):
 
 
 def test_an_unexpected_error_is_one_line_on_stderr_and_exit_3(monkeypatch, capsys):
-    import krakenwire._demo
+    import krakenwire.cli._demo
 
     async def boom(*_args):
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(krakenwire._demo, "run_demo", boom)
+    monkeypatch.setattr(krakenwire.cli._demo, "run_demo", boom)
     assert cli_module.main(["demo"]) == 3
     err = capsys.readouterr().err
     assert "krakenwire demo: unexpected error: RuntimeError: something broke" in err
@@ -199,7 +201,7 @@ def test_top_level_help_is_whole_and_documents_output_and_exit_codes():
 
 
 def test_bench_without_its_extra_says_how_to_get_it(monkeypatch, capsys):
-    import krakenwire._bench_cli as bench_cli
+    import krakenwire.cli._bench as bench_cli
 
     monkeypatch.setattr(bench_cli, "_BENCH_MODULES", {"hdrhistogram": "no_such_module_xyz"})
     assert cli_module.main(["bench", "--ci"]) == 2
@@ -223,3 +225,29 @@ def test_a_closed_stdout_is_quiet(sim_proc):  # noqa: F811
     proc.stderr.close()
     assert proc.wait(30) in (0, 141)  # 0 if it had written everything before the close
     assert err == ""
+
+
+def test_cancel_help_wraps_and_sim_help_shows_defaults():
+    import subprocess
+    import sys
+
+    env = {"COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-m", "krakenwire"]
+    text = subprocess.run([*run, "cancel", "--help"], capture_output=True, text=True, env=env)
+    assert max(len(x) for x in text.stdout.splitlines()) <= 80, text.stdout
+    assert "in flight" in text.stdout
+    sim = subprocess.run([*run, "sim", "--help"], capture_output=True, text=True, env=env).stdout
+    for default in ("(default: 127.0.0.1)", "(default: 0)", "(default: 0.0)", "(default: 0.25)"):
+        assert default in sim, default
+
+
+def test_cancel_order_result_says_count_like_every_other_cancel_result():
+    from krakenwire import CancelOrderResult
+    from krakenwire._results import CancelOrderReply
+
+    r = CancelOrderResult(
+        req_id=1,
+        replies=[CancelOrderReply("O1"), CancelOrderReply("O2", error="EOrder:Invalid order")],
+    )
+    assert r.count == 1 and r.cancelled_ids == ["O1"] and not r.ok
+    assert r.cancelled == ["O1"]  # which ids; count says how many

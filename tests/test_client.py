@@ -126,7 +126,7 @@ def test_cancel_order_collects_every_reply(run):
             ids = [o.order_id for o in acct.place(3)]
             async with await krakenwire.connect(sim.url, token=sim.token) as client:
                 r = await client.cancel_order(ids + ["OGONE0-XXXXX-XXXXXX"])
-            assert sorted(r.cancelled) == sorted(ids)
+            assert sorted(r.cancelled_ids) == sorted(ids)
             assert r.errors == ["EOrder:Invalid order"]
             assert not r.ok
 

@@ -141,7 +141,15 @@ def test_wheels_in_a_fresh_venv(venv: Path, tmp_path: Path) -> None:
     assert str(ROOT) not in where and version == VERSION
     kw_bin = _bin(venv, "krakenwire")
     assert _run([kw_bin, "--version"], **kw).stdout.strip() == f"krakenwire {VERSION}"
-    # The audit plugin's factory registers nothing until it has a file to write to.
+    # Every installed entry point is listed, active or not, with what activates it: the audit
+    # plugin's factory registers nothing until it has a file to write to, and says so.
+    idle = _run([kw_bin, "plugins"], **kw).stdout
+    blocks = {b.split("  ", 1)[0]: b for b in re.split(r"\n(?=\S)", idle.strip())}
+    assert sorted(blocks) == ["audit", "prometheus", "risk"], idle
+    assert "status: active" in blocks["risk"] and "krakenwire_check_request" in blocks["risk"]
+    for name, var in (("audit", "KRAKENWIRE_AUDIT_PATH="), ("prometheus", "PROMETHEUS_PORT=")):
+        assert "status: inactive" in blocks[name] and var in blocks[name], idle
+        assert "        krakenwire_audit" in blocks[name], idle  # its hooks, though inactive
     env["KRAKENWIRE_AUDIT_PATH"] = str(tmp_path / "audit.jsonl")
     env["KRAKENWIRE_PROMETHEUS_PORT"] = "0"  # likewise the metrics plugin (never started here)
     listed = _run([kw_bin, "plugins"], **kw).stdout
@@ -150,6 +158,7 @@ def test_wheels_in_a_fresh_venv(venv: Path, tmp_path: Path) -> None:
             rf"^{name}  krakenwire_{name}(:from_env)? \(krakenwire-{name} {VERSION}\)$"
         )
         assert any(line.match(x) for x in listed.splitlines()), listed
+    assert listed.count("status: active") == 3, listed
     demo = _run([kw_bin, "demo", "--orders", "30", "--rounds", "1", "--samples", "20"], **kw)
     assert "OK: every order placed is confirmed cancelled" in demo.stdout
     bench = subprocess.run([kw_bin, "bench"], capture_output=True, text=True, timeout=60, **kw)

@@ -119,3 +119,28 @@ def test_audit_reader_reads_a_given_file_as_json(tmp_path):
     assert summary["records"] == 2 and summary["unknown"] == []  # the torn last line: dropped
     assert summary["methods"]["batch_cancel"]["outcomes"] == {"ok": 1, "rejected": 1}
     assert summary["methods"]["batch_cancel"]["latency_us"]["p50"] == 100.0
+
+
+def test_audit_reader_counts_each_request_once_intent_and_outcome_paired(tmp_path):
+    # krakenwire-audit writes an intent record before the frame and an outcome after it
+    # settles: two records, one request. An intent alone is a request in flight at the stop.
+    path = tmp_path / "audit.jsonl"
+    base = {"run": "r1", "method": "batch_cancel"}
+    records = [
+        {**base, "ev": "intent", "ts": "t1", "req_id": 1, "ids": ["A", "B"]},
+        {**base, "ev": "outcome", "ts": "t2", "req_id": 1, "ids": ["A", "B"], "outcome": "ok"},
+        {**base, "ev": "intent", "ts": "t3", "req_id": 2, "ids": ["C", "D"]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    r = _run("audit_reader.py", "--json", str(path))
+    assert r.returncode == 1, r.stderr  # one outcome is unknown
+    summary = json.loads(r.stdout)
+    assert summary["records"] == 3 and summary["requests"] == 2
+    assert summary["methods"]["batch_cancel"]["outcomes"] == {"ok": 1, "unknown": 1}
+    assert [u["ids"] for u in summary["unknown"]] == [["C", "D"]]
+    # The sample written against the simulator: every request counted once.
+    r = _run("audit_reader.py", "--json")
+    summary = json.loads(r.stdout)
+    total = sum(n for m in summary["methods"].values() for n in m["outcomes"].values())
+    assert total == summary["requests"] < summary["records"]
+    assert "?" not in {o for m in summary["methods"].values() for o in m["outcomes"]}

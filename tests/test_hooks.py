@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
+import re
 
 import pluggy
 import pytest
@@ -413,7 +414,7 @@ def test_entry_point_refused_by_validation_warns_and_others_load(monkeypatch):
 
 
 def test_plugins_cli_lists_plugins_and_hooks(monkeypatch, capsys):
-    from krakenwire._plugins_cli import run as plugins_cli
+    from krakenwire.cli._plugins import run as plugins_cli
 
     monkeypatch.delenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.setenv("KRAKENWIRE_PLUGINS", "example,risk")
@@ -425,7 +426,7 @@ def test_plugins_cli_lists_plugins_and_hooks(monkeypatch, capsys):
     _fake_entry_points(monkeypatch, [broken])
     monkeypatch.delenv("KRAKENWIRE_PLUGINS")
     assert plugins_cli(None) == 1
-    assert "FAILED broken: ModuleNotFoundError" in capsys.readouterr().out
+    assert "status: FAILED broken: ModuleNotFoundError" in capsys.readouterr().out
 
 
 class _Typo:
@@ -507,3 +508,26 @@ def test_a_plugin_registered_explicitly_is_not_also_autoloaded(monkeypatch):
     host = PluginHost([mine])
     risks = [p for p in host.pm.get_plugins() if isinstance(p, RiskPlugin)]
     assert risks == [mine]
+
+
+def test_plugins_cli_lists_inactive_entry_points_with_what_activates_them(monkeypatch, capsys):
+    from krakenwire.cli._plugins import run as plugins_cli
+
+    for var in ("DISABLE_PLUGIN_AUTOLOAD", "PLUGINS", "AUDIT_PATH", "PROMETHEUS_PORT"):
+        monkeypatch.delenv(f"KRAKENWIRE_{var}", raising=False)
+    assert plugins_cli(None) == 0
+    out = capsys.readouterr().out
+    blocks = {b.split("  ", 1)[0]: b for b in re.split(r"\n(?=\S)", out.strip())}
+    assert {"risk", "audit", "prometheus", "example"} <= set(blocks), out
+    audit = blocks["audit"]
+    assert "status: inactive" in audit and "activated by: KRAKENWIRE_AUDIT_PATH=<file>" in audit
+    assert "        krakenwire_request_sent" in audit  # declared by AuditPlugin, not loaded
+    assert "activated by: KRAKENWIRE_PROMETHEUS_PORT=<port>" in blocks["prometheus"]
+    assert "status: active" in blocks["risk"]
+    monkeypatch.setenv("KRAKENWIRE_PLUGINS", "risk")
+    assert plugins_cli(None) == 0
+    out = capsys.readouterr().out
+    assert "not named in KRAKENWIRE_PLUGINS" in out
+    monkeypatch.setenv("KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert plugins_cli(None) == 0
+    assert "status: active" not in capsys.readouterr().out

@@ -28,9 +28,9 @@ def test_cancel_by_userref_collects_every_order_it_names(run):
             eight = [acct.place_order(order_userref=8).order_id for _ in range(2)]
             async with await _connect(sim) as client:
                 r = await client.cancel_order(order_userref=[7], timeout=5)
-                assert sorted(r.cancelled) == sorted(seven) and r.ok
+                assert sorted(r.cancelled_ids) == sorted(seven) and r.ok
                 r2 = await client.cancel_order(order_userref=[99, 8], timeout=5)
-                assert sorted(r2.cancelled) == sorted(eight)
+                assert sorted(r2.cancelled_ids) == sorted(eight)
                 assert r2.ok is False and r2.errors == ["EOrder:Invalid order"]
                 assert client.stats.unmatched == 0 and client.pending == 0
 

@@ -607,6 +607,6 @@ def test_undocumented_behaviour_is_switchable():
                 res = await client.cancel_order(
                     ["OGONE0-XXXXX-XXXXXX", *[o.order_id for o in acct.place(1)]]
                 )
-                assert res.errors == ["EOrder:Unknown order"] and len(res.cancelled) == 1
+                assert res.errors == ["EOrder:Unknown order"] and len(res.cancelled_ids) == 1
 
     asyncio.run(main())

@@ -1,8 +1,8 @@
 """krakenwire: the fastest way to cancel orders on Kraken from Python.
 
 A Kraken Spot WebSocket v2 trading client centred on ``batch_cancel``, built on picows and
-msgspec, with a local simulator (:mod:`krakenwire.sim`) and a public sans-IO core
-(:mod:`krakenwire.protocol`). Start with :func:`connect`.
+msgspec, with a local simulator ([`krakenwire.sim`][krakenwire.sim]) and a public sans-IO core
+(`krakenwire.protocol`). Start with [`connect`][krakenwire.connect].
 
 Names are imported on first use (``import krakenwire`` loads neither picows nor pluggy
 until a name that needs them is used).
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         TriggerReference,
         TriggerSpec,
     )
+    from ._pacer import PACER_TIERS, Pacer
     from ._results import (
         AddOrderResult,
         AmendOrderResult,
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
         PermissionDenied,
         ProtocolError,
         RateLimitExceeded,
+        RateLimitPaced,
         RemoteProtocolError,
         RequestTimeout,
         RiskRejected,
@@ -141,6 +143,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "OpenOrder": ("._openorders", "OpenOrder"),
     "OpenOrders": ("._openorders", "OpenOrders"),
     "OrderType": ("._orders", "OrderType"),
+    "PACER_TIERS": ("._pacer", "PACER_TIERS"),
+    "Pacer": ("._pacer", "Pacer"),
     "OrderView": ("._views", "OrderView"),
     "OrdersLimitExceeded": (".errors", "OrdersLimitExceeded"),
     "OutcomeUnknown": (".errors", "OutcomeUnknown"),
@@ -150,6 +154,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PriceType": ("._orders", "PriceType"),
     "ProtocolError": (".errors", "ProtocolError"),
     "RateLimitExceeded": (".errors", "RateLimitExceeded"),
+    "RateLimitPaced": (".errors", "RateLimitPaced"),
     "Reconciliation": ("._results", "Reconciliation"),
     "ReconnectPolicy": ("._config", "ReconnectPolicy"),
     "RemoteProtocolError": (".errors", "RemoteProtocolError"),
@@ -175,12 +180,14 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "PACER_TIERS",
     "Abandoned",
     "AddOrderResult",
     "AmendOrderResult",
     "AuthError",
-    "BatchAddItem",
     "Balances",
+    "BatchAddItem",
     "BatchAddResult",
     "BatchCancelResult",
     "CancelAfterKeeper",
@@ -204,7 +211,6 @@ __all__ = [
     "ConnectionLost",
     "Credentials",
     "CredentialsError",
-    "DEFAULT_TIMEOUT",
     "DeadlineElapsed",
     "EditOrderResult",
     "FeePreference",
@@ -224,12 +230,14 @@ __all__ = [
     "OrderView",
     "OrdersLimitExceeded",
     "OutcomeUnknown",
+    "Pacer",
     "PermissionDenied",
     "PluginContext",
     "PongResult",
     "PriceType",
     "ProtocolError",
     "RateLimitExceeded",
+    "RateLimitPaced",
     "Reconciliation",
     "ReconnectPolicy",
     "RemoteProtocolError",

@@ -1,13 +1,12 @@
 """Kraken REST authentication: API credentials, nonces, ``API-Sign`` and WebSocket tokens.
 
-Private WebSocket v2 requests carry a token that comes from the REST endpoint
-``POST /0/private/GetWebSocketsToken`` (docs.kraken.com/api/docs/guides/spot-ws-auth). That
-request is signed with the account's API secret as described in
-docs.kraken.com/api/docs/guides/spot-rest-auth:
+Private WebSocket v2 requests carry a token that comes from the REST endpoint ``POST
+/0/private/GetWebSocketsToken`` (docs.kraken.com/api/docs/guides/spot-ws-auth). That request is
+signed with the account's API secret as described in docs.kraken.com/api/docs/guides/spot-rest-auth:
 ``HMAC-SHA512(base64decode(secret), path + SHA256(nonce + body))``. This module holds the
 credentials (never printing the secret), a strictly increasing nonce source, the signing function
-and :class:`TokenFetcher`, which fetches a fresh token per call and shares one in-flight request
-between concurrent callers.
+and [`TokenFetcher`][krakenwire.TokenFetcher], which fetches a fresh token per call and shares one
+in-flight request between concurrent callers.
 """
 
 from __future__ import annotations
@@ -53,7 +52,8 @@ def _user_agent() -> str:
 
 
 class CredentialsError(AuthError, ValueError):
-    """The API key or secret given to :class:`Credentials` is unusable (empty, not base64, unset).
+    """The API key or secret given to [`Credentials`][krakenwire.Credentials] is unusable (empty,
+    not base64, unset).
 
     Raised before anything is sent. The message names the value at fault (``"api secret"``, an
     environment variable name) but never contains the value itself. Fix the configuration.
@@ -193,7 +193,7 @@ class Credentials:
         return self._key
 
     def sign(self, url_path: str, nonce: int | str, postdata: str) -> str:
-        """``API-Sign`` for this secret; see :func:`sign`."""
+        """``API-Sign`` for this secret; see [`sign`][krakenwire.sign]."""
         return sign(self._secret, url_path, nonce, postdata)
 
     def __repr__(self) -> str:
@@ -246,7 +246,7 @@ def is_loopback_host(host: str) -> bool:
 
 
 def check_rest_url(rest_url: object) -> str:
-    """``rest_url`` as ``scheme://netloc``; a :class:`ValidationError` (a ``ValueError``)
+    """``rest_url`` as ``scheme://netloc``; a `ValidationError` (a ``ValueError``)
     naming what is wrong otherwise."""
     if type(rest_url) is not str:
         raise ValidationError(
@@ -292,7 +292,7 @@ _RESULT = msgspec.json.Decoder(_Result)
 
 
 class TokenFetcher:
-    """Fetch WebSocket tokens from Kraken's REST API: one fresh token per :meth:`fetch`.
+    """Fetch WebSocket tokens from Kraken's REST API: one fresh token per `fetch`.
 
     Concurrent ``fetch()`` calls share one in-flight HTTP request; a call made after that request
     finished sends a new one (Kraken: fetch a fresh token for every new connection). Each fetch

@@ -39,7 +39,7 @@ class Balances(Mapping[str, Decimal]):
     ``balances`` channel: ``client.balances["USD"]``.
 
     ``ready`` is set once a snapshot has been applied on the current connection;
-    :meth:`wallets` gives one asset's wallets; ``sequence`` is the last frame's and ``gaps``
+    `wallets` gives one asset's wallets; ``sequence`` is the last frame's and ``gaps``
     counts the sequence gaps seen (each answered with a fresh snapshot).
     """
 

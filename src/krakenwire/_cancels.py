@@ -94,7 +94,7 @@ async def cancel_many(
     confirm: Any,
     allow_userref_zero: bool = False,
 ) -> CancelOrdersResult:
-    """:meth:`Client.cancel_orders`: every chunk written before any wait, one outcome."""
+    """`Client.cancel_orders`: every chunk written before any wait, one outcome."""
     wait = check_confirm(confirm)
     parts, calls, oids, cids = plan(ids, cl_ord_id, allow_userref_zero)
     if wait is not False:
@@ -123,7 +123,7 @@ async def cancel_many(
 async def reconcile(
     client: Any, ids: Iterable[str | int], recancel: Any, secs: float
 ) -> Reconciliation:
-    """:meth:`Client.reconcile`."""
+    """[`Client.reconcile`][krakenwire.Client.reconcile]."""
     if type(recancel) is not bool:
         raise ValidationError(f"recancel must be a bool, got {recancel!r}", field="recancel")
     names = check_order_ids(ids, "ids")

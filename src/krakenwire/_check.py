@@ -93,7 +93,7 @@ class _Step(msgspec.Struct):
 async def _sequence(
     url: str, token: str, symbol: str, qty: Decimal, price: Decimal, timeout: float, ssl: Any
 ) -> list[_Step]:
-    """Run the sequence on ``url``; one :class:`_Step` per frame looked at."""
+    """Run the sequence on ``url``; one `_Step` per frame looked at."""
     frames = _Frames()
     transport, _ = await picows.ws_connect(
         lambda: frames, url, ssl_context=ssl, websocket_handshake_timeout=timeout

@@ -1,5 +1,5 @@
-"""Typed configuration of a client: the frozen :class:`ClientConfig`, the reconnect policy
-(testable alone, no I/O), state changes and counters, and the URL guard."""
+"""Typed configuration of a client: the frozen [`ClientConfig`][krakenwire.ClientConfig], the
+reconnect policy (testable alone, no I/O), state changes and counters, and the URL guard."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
+"""Seconds a call waits for its reply when neither the call nor `connect` names a timeout."""
 
 
 def check_url(url: object) -> str:
@@ -209,7 +210,7 @@ class ReconnectPolicy:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything :func:`krakenwire.connect` was given, validated, frozen.
+    """Everything [`krakenwire.connect`][krakenwire.connect] was given, validated, frozen.
 
     Attributes:
         url: the ``ws(s)://.../v2`` endpoint.
@@ -221,7 +222,8 @@ class ClientConfig:
             -> the socket is dropped and (with ``reconnect``) re-established.
         keepalive_interval: ping when nothing was sent for this long (Kraken drops idle sockets
             after ~60 s).
-        backoff_base, backoff_cap: reconnect delays (see :class:`ReconnectPolicy`).
+        backoff_base, backoff_cap: reconnect delays (see
+            [`ReconnectPolicy`][krakenwire.ReconnectPolicy]).
         rest_url: Kraken's REST base URL, for token fetches with credentials.
         ssl_context: for ``wss://``; ``None`` verifies certificates with the system store.
     """

@@ -1,7 +1,7 @@
 """Per-id cancel confirmation from the executions stream.
 
 Kraken's batch_cancel reply carries only a count, so which ids are gone is learned from the
-``canceled`` events of the executions channel. A :class:`CancelTracker` is made only when the
+``canceled`` events of the executions channel. A `CancelTracker` is made only when the
 caller asks for confirmation: at request time it resolves every id (an order id, an
 ``order_userref`` number, a cl_ord_id) through the open-orders view to the open order ids it
 names, and watches those; ids naming no open order are ``not_open``. The plain cancel path

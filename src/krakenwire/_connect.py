@@ -13,6 +13,7 @@ from ._config import (
     ReconnectPolicy,
     StateChange,
 )
+from ._pacer import Pacer
 from .client import Client
 from .errors import ValidationError
 from .plugins import PluginHost
@@ -44,6 +45,7 @@ async def connect(
     standby: bool = False,
     hedge: bool = False,
     balances: bool = False,
+    pacer: Pacer | None = None,
 ) -> Client:
     """Open an authenticated trading connection, subscribed to ``executions``; returns once the
     executions snapshot is in (so ``client.open_orders`` is complete).
@@ -63,7 +65,7 @@ async def connect(
         autoload_plugins: load entry points (default: unless
             ``KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD=1``; ``KRAKENWIRE_PLUGINS`` is an allow-list).
         reconnect: re-establish the connection after an unexpected drop.
-        on_state: called with every :class:`StateChange`.
+        on_state: called with every [`StateChange`][krakenwire.StateChange].
         ssl_context: for ``wss://``; the default verifies certificates.
         liveness_timeout: no frame for this long -> a ping; no pong within ``ping_timeout``
             -> the socket is dropped and re-established.
@@ -80,6 +82,8 @@ async def connect(
             ``client.balances`` is complete on return. Off by default: the cancel path does
             not need it, it adds a subscribe round trip to every connect, and a key without
             the funds-query permission would have the subscribe refused.
+        pacer: a [`Pacer`][krakenwire.Pacer]: order entry waits (or is refused, nothing sent)
+            rather than pass Kraken's trading rate counter; cancels are never paced.
 
     Raises:
         ValidationError: a bad argument (neither token nor credentials, a URL that would send
@@ -122,6 +126,10 @@ async def connect(
     policy = ReconnectPolicy(
         base=backoff_base, cap=backoff_cap, budget=connect_budget or ConnectBudget()
     )
+    if pacer is not None:
+        if not isinstance(pacer, Pacer):
+            raise ValidationError("pacer must be a krakenwire.Pacer", field="pacer")
+        plugins = [*plugins, pacer]  # it learns from the executions stream through its hook
     host = PluginHost(plugins, autoload=autoload_plugins)
     client = Client(
         config,
@@ -134,5 +142,6 @@ async def connect(
         standby=standby,
         hedge=hedge,
     )
+    client._pacer = pacer
     await client._open()
     return client

@@ -1,7 +1,7 @@
 """The client's sockets (one, or two with a warm standby) around the one router that decides.
 
-:class:`Connections` sends a request on the right socket (the primary, both for a hedge, the
-chunks of a ``cancel_orders``), hands every received frame to the :class:`Router` and acts on
+`Connections` sends a request on the right socket (the primary, both for a hedge, the
+chunks of a ``cancel_orders``), hands every received frame to the `Router` and acts on
 its events: wake the caller's Future (or callback), schedule the audit, route channel frames to
 the socket's lifecycle. When a socket drops it asks the router what happens to each request on
 it (an idempotent one is re-sent on the standby; the router merges its copies), promotes the

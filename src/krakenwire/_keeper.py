@@ -39,13 +39,14 @@ class KeeperHost(Protocol):
 
 
 class CancelAfterKeeper:
-    """Handle of a running keeper (from :meth:`Client.keep_cancel_after`).
+    """Handle of a running keeper (from
+    [`Client.keep_cancel_after`][krakenwire.Client.keep_cancel_after]).
 
     Attributes:
         timeout: the switch's timeout in seconds.
         every: seconds between re-arms.
-        last: the last successful :class:`CancelAfterResult` (``trigger_time`` = when Kraken
-            would cancel everything if no re-arm came).
+        last: the last successful [`CancelAfterResult`][krakenwire.CancelAfterResult]
+            (``trigger_time`` = when Kraken would cancel everything if no re-arm came).
         rearms: successful re-arms. failures: failed ones. last_error: the latest failure.
     """
 

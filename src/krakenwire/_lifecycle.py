@@ -1,11 +1,11 @@
 """The connection's life: connect, subscribe, keep alive, reconnect, refresh the token, close.
 
-One :class:`Lifecycle` per client. Exactly one connection attempt is in flight at any time and
+One `Lifecycle` per client. Exactly one connection attempt is in flight at any time and
 at most one socket is live: the reconnect loop is a single task, an attempt whose subscribe
 fails drops its own socket without starting another loop, and only the loss of an established
 connection starts one. A stale token is refreshed once for every request it rejected (a single
 fetch in flight). Every state change is logged once and delivered to ``on_state`` and
-:meth:`Lifecycle.changes`.
+`Lifecycle.changes`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class TokenSource(Protocol):
 
 
 class Lifecycle:
-    """Connects the :class:`Link` to a socket and keeps it connected."""
+    """Connects the `Link` to a socket and keeps it connected."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """The transport of one socket: bytes in and out of picows, nothing decided here.
 
-:class:`_Listener.on_ws_frame` hands each frame to the :class:`~._connections.Connections`
-(which asks the router what it means and wakes whoever waits); :class:`Link` writes frames and
+`_Listener.on_ws_frame` hands each frame to the `Connections`
+(which asks the router what it means and wakes whoever waits); `Link` writes frames and
 knows its socket's state. Nothing a peer sends or a callback raises escapes the frame callback:
 picows would drop the socket.
 """
@@ -30,7 +30,7 @@ _MAX_MESSAGE = 16 * 1024 * 1024  # a fragmented message larger than this is drop
 
 
 class Hub(Protocol):
-    """What a link uses of the client's connections (:class:`~._connections.Connections`)."""
+    """What a link uses of the client's connections (`Connections`)."""
 
     stats: ClientStats
 
@@ -124,7 +124,7 @@ class _Listener(picows.WSListener):
 class Link:
     """One socket of a client: writes frames, knows whether it is open.
 
-    ``on_channel`` (every :class:`ChannelFrame` of this socket), ``on_stale`` (a request held
+    ``on_channel`` (every `ChannelFrame` of this socket), ``on_stale`` (a request held
     for a new token) and ``on_lost`` (the socket dropped; every request on it already has its
     outcome or its failover re-send) are set by the lifecycle.
     """

@@ -2,7 +2,7 @@
 
 Requests are tagged on ``method`` so they encode as Kraken's envelope
 ``{"method": ..., "params": {...}, "req_id": N}``. Every inbound frame decodes into one flat
-:class:`Reply`; its ``result``/``data`` stay :class:`msgspec.Raw` until we know the method, so a
+`Reply`; its ``result``/``data`` stay `msgspec.Raw` until we know the method, so a
 frame costs one pass of the C decoder. Params structs hide the token from ``repr``.
 """
 

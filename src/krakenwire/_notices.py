@@ -6,8 +6,8 @@ else) and the bare text frame ``CloudFlare WebSocket proxy restarting`` (not JSO
 proxy in front of Kraken is about to drop the socket). Neither settles a request: a request
 that drew the flood notice gets no reply and ends by its deadline (outcome unknown), exactly as
 before. They are counted (``ClientStats.rate_limit_notices``/``proxy_restarts``) and logged,
-rate-limited. Sans-IO: the transport calls :func:`classify` on the frames the session could
-not place (a ``Malformed`` event, or a ``ChannelFrame`` with no channel) and :func:`record`
+rate-limited. Sans-IO: the transport calls `classify` on the frames the session could
+not place (a ``Malformed`` event, or a ``ChannelFrame`` with no channel) and `record`
 with what it returns.
 """
 
@@ -34,8 +34,8 @@ _PROXY_TEXT = b"CloudFlare WebSocket proxy restarting"
 
 
 class Notice(msgspec.Struct, frozen=True, gc=False):
-    """A connection-level notice: ``kind`` is :data:`RATE_LIMITED` or
-    :data:`PROXY_RESTARTING`; ``text`` Kraken's words (never a secret: these frames carry
+    """A connection-level notice: ``kind`` is `RATE_LIMITED` or
+    `PROXY_RESTARTING`; ``text`` Kraken's words (never a secret: these frames carry
     none)."""
 
     kind: str
@@ -70,7 +70,7 @@ def classify(payload: bytes | memoryview) -> Notice | None:
 
 
 def record(stats: Any, notice: Notice, where: str = "") -> None:
-    """Count ``notice`` in ``stats`` (a :class:`ClientStats`) and log it: the first 10 of each
+    """Count ``notice`` in ``stats`` (a `ClientStats`) and log it: the first 10 of each
     kind and every 1000th after (a flood of them must not flood the log too)."""
     if notice.kind == PROXY_RESTARTING:
         stats.proxy_restarts += 1

@@ -112,8 +112,9 @@ class OpenOrder:
 class OpenOrders:
     """Open orders by ``order_id``, with lookups by ``cl_ord_id`` and ``order_userref``.
 
-    Each order is an :class:`OpenOrder` over its latest known fields (prices and quantities as
-    ``Decimal``). ``ready`` is set once a snapshot has been applied on the current connection.
+    Each order is an [`OpenOrder`][krakenwire.OpenOrder] over its latest known fields (prices and
+    quantities as ``Decimal``). ``ready`` is set once a snapshot has been applied on the current
+    connection.
     """
 
     def __init__(self) -> None:

@@ -5,7 +5,7 @@ The rules that tie fields together (which order type takes which field) live in
 goes on the wire: a finite ``Decimal`` for a number (a ``float`` only when its shortest repr is
 a short decimal that round-trips, ``0.1`` yes, ``0.30000000000000004`` no), one of Kraken's
 listed strings for a choice, an RFC3339 string for a time. Every failure is a
-:class:`ValidationError` naming the field.
+`ValidationError` naming the field.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ __all__ = [
 
 Number = Decimal | int | str | float
 PriceType = Literal["static", "pct", "quote"]
+"""How a trigger or limit price is given: an absolute price, a percentage or a quote-currency
+offset (Kraken's ``price_type``)."""
 TriggerReference = Literal["index", "last"]
+"""The price a trigger watches: Kraken's index price or the last trade (``reference``)."""
 StpType = Literal["cancel_newest", "cancel_oldest", "cancel_both"]
+"""Self-trade prevention: which side of a self-match Kraken cancels (``stp_type``)."""
 FeePreference = Literal["base", "quote"]
+"""The currency fees are charged in (``fee_preference``)."""
 PRICE_TYPES = frozenset(get_args(PriceType))
 REFERENCES = frozenset(get_args(TriggerReference))
 STP_TYPES = frozenset(get_args(StpType))

@@ -1,7 +1,7 @@
 """Order entry, sans-IO: validate and build add_order, batch_add, amend_order and edit_order.
 
 Everything here runs before a ``req_id`` is assigned, so bad input raises
-:class:`ValidationError` naming the field and nothing is registered or sent. Each value is
+`ValidationError` naming the field and nothing is registered or sent. Each value is
 checked in ``_orderfields.py``; this module holds the rules that tie fields to the order type,
 as Kraken's add_order page states them (docs.kraken.com .../spot-websocket-v2/add_order):
 
@@ -83,6 +83,7 @@ __all__ = [
 BATCH_ADD_MIN = 2
 BATCH_ADD_MAX = 15
 Side = Literal["buy", "sell"]
+"""An order's side."""
 OrderType = Literal[
     "limit",
     "market",
@@ -95,6 +96,7 @@ OrderType = Literal[
     "trailing-stop-limit",
     "settle-position",
 ]
+"""Kraken's ``order_type``: every type WS v2 ``add_order`` documents."""
 # The close order of a one-triggers-other: no market, iceberg or settle-position.
 ConditionalOrderType = Literal[
     "limit",
@@ -105,7 +107,11 @@ ConditionalOrderType = Literal[
     "trailing-stop",
     "trailing-stop-limit",
 ]
+"""The order types a conditional close order may have (no market, iceberg or settle).
+"""
 TimeInForce = Literal["gtc", "gtd", "ioc", "fok"]
+"""Kraken's ``time_in_force``: good till cancelled, good till date (with ``expire_time``),
+immediate or cancel, fill or kill (limit orders only)."""
 ORDER_TYPES = frozenset(get_args(OrderType))
 CONDITIONAL_TYPES = frozenset(get_args(ConditionalOrderType))
 SIDES = frozenset(get_args(Side))
@@ -267,7 +273,7 @@ def order(
     stp_type: StpType | None = None,
     cash_order_qty: Number | None = None,
 ) -> m.BatchOrder:
-    """One validated order (for :func:`batch_add_params`, or inside add_order).
+    """One validated order (for `batch_add_params`, or inside add_order).
 
     See the module docstring for the rules (which order type takes which field).
 
@@ -369,7 +375,7 @@ def add_order_params(
     sender_sub_id: str | None = None,
     **fields: Any,
 ) -> m.AddOrderParams:
-    """Validated ``add_order`` params; ``fields`` are those of :func:`order`."""
+    """Validated ``add_order`` params; ``fields`` are those of `order`."""
     try:
         o = order(**fields)
     except TypeError as exc:  # an unknown keyword
@@ -397,8 +403,8 @@ def batch_add_params(
 ) -> m.BatchAddParams:
     """Validated ``batch_add`` params: 2..15 orders, all of ``symbol``.
 
-    ``orders`` items are dicts of :func:`order`'s fields (a ``symbol`` key, if present, must
-    equal ``symbol``) or results of :func:`order`.
+    ``orders`` items are dicts of [`order`][krakenwire.Client.order]'s fields (a ``symbol`` key, if
+    present, must equal ``symbol``) or results of [`order`][krakenwire.Client.order].
 
     Raises:
         ValidationError: 1 or 16+ orders, mixed symbols, duplicate cl_ord_id, any bad order

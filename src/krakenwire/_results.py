@@ -101,7 +101,8 @@ class CancelConfirmation(msgspec.Struct):
 
     @property
     def rejected(self) -> list[str]:
-        """Ids of a :meth:`Client.cancel_orders` chunk Kraken refused (still open)."""
+        """Ids of a [`Client.cancel_orders`][krakenwire.Client.cancel_orders] chunk Kraken refused
+        (still open)."""
         return self._with("rejected")
 
     @property
@@ -111,7 +112,8 @@ class CancelConfirmation(msgspec.Struct):
 
 
 class _Confirmable:
-    """Mixin of cancel results that may carry a :class:`CancelConfirmation` (``confirm=``)."""
+    """Mixin of cancel results that may carry a
+    [`CancelConfirmation`][krakenwire.CancelConfirmation] (``confirm=``)."""
 
     __slots__ = ()
     confirmation: CancelConfirmation | None
@@ -252,8 +254,9 @@ class CancelOrderReply(msgspec.Struct):
 class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     """All replies to one cancel_order (Kraken sends one per order, same req_id).
 
-    ``ok`` is true when every reply succeeded; ``cancelled`` lists the order ids confirmed;
-    ``shape_warnings`` gathers those of the replies.
+    ``ok`` is true when every reply succeeded; ``count`` is the number of orders Kraken
+    reported cancelled (as on every other cancel result), ``cancelled`` (also
+    ``cancelled_ids``) their ids; ``shape_warnings`` gathers those of the replies.
     """
 
     replies: list[CancelOrderReply] = []
@@ -263,10 +266,21 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
         return all(r.error is None for r in self.replies)
 
     @property
+    def count(self) -> int:
+        """Orders Kraken reported cancelled (one successful reply each, a reply whose id
+        could not be read included)."""
+        return sum(1 for r in self.replies if r.error is None)
+
+    @property
     def cancelled(self) -> list[str]:
         """Order ids the replies confirmed cancelled (a reply with no readable id is left out:
         see ``shape_warnings``)."""
         return [r.order_id for r in self.replies if r.error is None and r.order_id]
+
+    @property
+    def cancelled_ids(self) -> list[str]:
+        """The same as ``cancelled``."""
+        return self.cancelled
 
     @property
     def errors(self) -> list[str]:
@@ -279,7 +293,7 @@ class CancelOrderResult(_Confirmable, _Timed, kw_only=True):
     exact: bool = True
 
     def _ids(self) -> list[str]:
-        return self.requested or self.cancelled
+        return self.requested or self.cancelled_ids
 
 
 class CancelAfterResult(_Timed, kw_only=True):
@@ -304,7 +318,8 @@ class PongResult(_Timed, kw_only=True):
 
 
 class ChunkOutcome(msgspec.Struct):
-    """One wire request of a :meth:`Client.cancel_orders`: its ids and result or error."""
+    """One wire request of a [`Client.cancel_orders`][krakenwire.Client.cancel_orders]: its ids and
+    result or error."""
 
     ids: list[str]
     result: BatchCancelResult | CancelOrderResult | None = None
@@ -323,7 +338,8 @@ class ChunkOutcome(msgspec.Struct):
 
 
 class CancelOrdersResult(_Confirmable, msgspec.Struct):
-    """Aggregate of :meth:`Client.cancel_orders`: one :class:`ChunkOutcome` per wire request.
+    """Aggregate of [`Client.cancel_orders`][krakenwire.Client.cancel_orders]: one
+    [`ChunkOutcome`][krakenwire.ChunkOutcome] per wire request.
 
     With ``confirm=``, ``confirmation`` covers every id of every chunk (``gone``, ``not_open``,
     ``unconfirmed``)."""
@@ -347,7 +363,7 @@ class CancelOrdersResult(_Confirmable, msgspec.Struct):
             if isinstance(r, BatchCancelResult):
                 n += r.count or 0  # None: Kraken's count was unreadable (shape_warnings)
             elif isinstance(r, CancelOrderResult):
-                n += len(r.cancelled)
+                n += r.count
         return n
 
     @property
@@ -367,7 +383,7 @@ class CancelOrdersResult(_Confirmable, msgspec.Struct):
 
 
 class Reconciliation(msgspec.Struct):
-    """What :meth:`Client.reconcile` learned from the executions snapshot.
+    """What [`Client.reconcile`][krakenwire.Client.reconcile] learned from the executions snapshot.
 
     ``gone``: ids no longer open (cancelled, filled or expired; ``statuses`` has the status when
     the stream reported it). ``open``: ids still open. ``recancelled``: the re-cancel's result.

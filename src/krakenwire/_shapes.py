@@ -73,7 +73,7 @@ def mismatch(method: str, problems: list[str]) -> tuple[str, ...]:
 
 def accepted(r: m.Reply) -> bool:
     """Kraken accepted the request: ``success: true``, or (a reply without ``success``) a
-    result and no error. The rest is a refusal or unreadable (:func:`errors.reply_error`)."""
+    result and no error. The rest is a refusal or unreadable (`errors.reply_error`)."""
     s = r.success
     return s is True or (s is None and not r.error and bool(r.result or r.orders_cancelled))
 

@@ -119,7 +119,7 @@ def check_order_ids(
 ) -> list[str]:
     """Return ``ids`` as a new list of strings (ints become decimal strings).
 
-    Each id is a plain ``str`` of 1..:data:`MAX_ID_LEN` printable ASCII characters (Kraken's ids
+    Each id is a plain ``str`` of 1..`MAX_ID_LEN` printable ASCII characters (Kraken's ids
     are all ASCII; a newline, tab, NUL or ESC is refused) or an ``order_userref`` int in
     0..2**31-1. In ``orders`` (the field of batch_cancel and cancel_orders, where a number is
     an ``order_userref``) the userref 0, as an int or a string of zeros, is refused unless
@@ -203,8 +203,8 @@ def _slow_ids(ids: Iterable[Any], field: str) -> list[str]:
 
 
 def recheck_ids(ids: Sequence[Any], field: str) -> None:
-    """Raise the precise :class:`ValidationError` for ids that passed the fast path but that the
-    encoder refused (a ``str`` subclass)."""
+    """Raise the precise [`ValidationError`][krakenwire.ValidationError] for ids that passed the
+    fast path but that the encoder refused (a ``str`` subclass)."""
     _slow_ids(ids, field)
 
 
@@ -225,7 +225,7 @@ def _raise_duplicate(ids: Sequence[str], field: str) -> None:
 
 
 def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
-    """Like :func:`check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats (a
+    """Like `check_order_ids` for ``cl_ord_id``, also checking Kraken's id formats (a
     cl_ord_id ``"0"`` is free text, not a userref: no zero rule here)."""
     out = check_order_ids(ids, "cl_ord_id")
     match = _CL_ORD_ID.fullmatch
@@ -241,7 +241,7 @@ def check_cl_ord_ids(ids: Iterable[Any]) -> list[str]:
 
 def check_userrefs(refs: Iterable[Any], *, allow_userref_zero: bool = False) -> list[int]:
     """``order_userref`` values: non-negative ints (32-bit, as Kraken stores them); 0 refused
-    when ``allow_userref_zero`` is false (every cancel's default: see :func:`check_order_ids`)."""
+    when ``allow_userref_zero`` is false (every cancel's default: see `check_order_ids`)."""
     out: list[int] = []
     for i, v in enumerate(_shape(refs, "order_userref")):
         if type(v) is not int or not 0 <= v < 2**31:

@@ -1,10 +1,10 @@
 """What plugins see: a frozen view of each request and a read-only context, never internals.
 
-A hook gets a :class:`RequestView` (method, req_id, ids, symbol, quantities...) built from the
-validated request: never the token, never a Future, never the client. The
-:class:`PluginContext` answers read-only questions about the connection (state, system status,
-open orders) without handing out the client. Both are built only when some plugin implements a
-hook, so the hot path with no plugin pays nothing for them.
+A hook gets a [`RequestView`][krakenwire.RequestView] (method, req_id, ids, symbol, quantities...)
+built from the validated request: never the token, never a Future, never the client. The
+[`PluginContext`][krakenwire.PluginContext] answers read-only questions about the connection (state,
+system status, open orders) without handing out the client. Both are built only when some plugin
+implements a hook, so the hot path with no plugin pays nothing for them.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class PluginContext:
 
     @property
     def open_orders(self) -> Any:
-        """The client's :class:`~krakenwire.OpenOrders` view (read it; do not mutate it)."""
+        """The client's [`OpenOrders`][krakenwire.OpenOrders] view (read it; do not mutate it)."""
         return self._orders
 
     @property
@@ -122,7 +122,8 @@ class PluginContext:
 
 
 def order_view(params: Any) -> OrderView:
-    """The :class:`OrderView` of an order-entry params Struct (or a batch_add row)."""
+    """The [`OrderView`][krakenwire.OrderView] of an order-entry params Struct (or a batch_add
+    row)."""
     get = params.__getattribute__
     names = params.__struct_fields__
 

@@ -1,6 +1,6 @@
-"""The public client: every call of :class:`Client` (made by :func:`krakenwire.connect`).
+"""The public client: every call of `Client` (made by `krakenwire.connect`).
 
-A ``Client`` is composed: a frozen :class:`ClientConfig`, the :class:`Connections` (one socket,
+A ``Client`` is composed: a frozen `ClientConfig`, the `Connections` (one socket,
 or two with a warm standby, around the sans-IO router that decides every request's fate) and
 the open-order view. A request's path is validate -> pre-send check -> encode -> send ->
 receive -> decode -> resolve, with no logging or dict building on it. Every public signature is
@@ -13,8 +13,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, overload
 
+from . import _bysymbol
 from ._auth import Credentials
 from ._balances import Balances
 from ._callbacks import Callback
@@ -37,6 +38,7 @@ from ._orders import (
     TriggerSpec,
 )
 from ._orders import order as _order
+from ._pacer import Pacer
 from ._results import (
     AddOrderResult,
     AmendOrderResult,
@@ -65,13 +67,14 @@ log = logging.getLogger("krakenwire")
 
 
 class Client:
-    """An authenticated Kraken WebSocket v2 trading connection. Create it with :func:`connect`.
+    """An authenticated Kraken WebSocket v2 trading connection. Create it with
+    [`connect`][krakenwire.connect].
 
-    Every call takes ``timeout=`` (seconds, default the ``timeout`` given to :func:`connect`). A
-    call raises a :class:`~krakenwire.NotExecuted` error when nothing ran (``ValidationError``
-    before sending, ``RiskRejected`` when a plugin vetoes it, ``KrakenAPIError`` when Kraken
-    answers ``success: false``, ``NotConnected`` while reconnecting) and an
-    :class:`~krakenwire.OutcomeUnknown` error when it may or may not have run
+    Every call takes ``timeout=`` (seconds, default the ``timeout`` given to
+    [`connect`][krakenwire.connect]). A call raises a [`NotExecuted`][krakenwire.NotExecuted] error
+    when nothing ran (``ValidationError`` before sending, ``RiskRejected`` when a plugin vetoes it,
+    ``KrakenAPIError`` when Kraken answers ``success: false``, ``NotConnected`` while reconnecting)
+    and an [`OutcomeUnknown`][krakenwire.OutcomeUnknown] error when it may or may not have run
     (``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``).
     """
 
@@ -95,7 +98,7 @@ class Client:
         self._hedge = hedge
         self._stats = ClientStats([])
         context = PluginContext(
-            config.url, self._state, self._system, self._orders, lambda: self.pending
+            config.url, lambda: self.state, lambda: self.status, self._orders, lambda: self.pending
         )
         self._conns = Connections(
             config, token, credentials, plugins, self._stats, self._orders, policy, context,
@@ -119,17 +122,9 @@ class Client:
             await self.close()
             raise
 
-    def _state(self) -> str:
-        return self._conns.life.state
-
-    def _system(self) -> str:
-        return self._conns.life.system
-
     def _sync_plugins(self) -> None:
-        p = self._plugins
-        router = self._conns.router
-        router.check = p.check
-        router.views = p.wants_views
+        router, p = self._conns.router, self._plugins
+        router.check, router.views = p.check, p.wants_views
 
     def _secs(self, timeout: float | None) -> float:
         return self._timeout if timeout is None else check_timeout(timeout)
@@ -151,6 +146,7 @@ class Client:
 
     @property
     def url(self) -> str:
+        """The WebSocket URL this client connects to."""
         return self._config.url
 
     @property
@@ -186,7 +182,7 @@ class Client:
     @property
     def balances(self) -> Balances:
         """The live balances view (asset -> ``Decimal``), kept from the ``balances`` channel;
-        empty unless :func:`connect` was given ``balances=True``."""
+        empty unless `connect` was given ``balances=True``."""
         return self._balances
 
     @property
@@ -201,6 +197,7 @@ class Client:
 
     @property
     def is_open(self) -> bool:
+        """Whether the primary socket is open now (requests can be sent)."""
         return self._conns.link.is_open
 
     @property
@@ -239,25 +236,17 @@ class Client:
                 userref of every order placed without one.
 
         Returns:
-            :class:`BatchCancelResult`; ``count`` is Kraken's number cancelled (not per id).
-
-        Raises:
-            ValidationError: bad ids, count, timeout or confirm (nothing sent).
-            KrakenAPIError: Kraken refused. RequestTimeout, ConnectionLost: outcome unknown.
+            [`BatchCancelResult`][krakenwire.BatchCancelResult]; ``count`` is Kraken's number
+            cancelled (not per id). Errors as the class says (``ValidationError``: nothing
+            sent; ``KrakenAPIError``: refused; ``RequestTimeout``/``ConnectionLost``: unknown).
         """
         if confirm is not False or unified is not False or hedge is not None or self._hedge:
             _flag("unified", unified, none_ok=False)
             secs = self._secs(timeout)
-            hedged = self._hedged(hedge)
             call = cancels.batch_cancel(
                 orders, cl_ord_id, unified=unified, allow_userref_zero=allow_userref_zero
             )
-            if confirm is False:
-                plain: BatchCancelResult = await self._conns.call(call, secs, hedged)
-                return plain
-            res: BatchCancelResult = await confirm_call(
-                self._conns, self._orders, call, secs, confirm, hedged
-            )
+            res: BatchCancelResult = await self._cancel(call, secs, confirm, hedge)
             return res
         conns = self._conns
         rid, fut = conns.start(
@@ -284,11 +273,9 @@ class Client:
     ) -> CancelOrderResult:
         """Cancel orders named by one kind of id; collects Kraken's one-reply-per-order answers.
 
-        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False),
-        and so is any error that follows a per-order reply; a request-level error as the first
-        reply raises :class:`KrakenAPIError`. A reply that repeats an order never counts twice:
-        an order left unanswered makes the outcome unknown (``RequestTimeout`` with the
-        replies that came).
+        Per-order failures (``EOrder:Invalid order``) are in ``result.replies`` (``ok`` False);
+        a request-level error as the first reply raises ``KrakenAPIError``. A repeated reply
+        never counts twice; an order left unanswered makes the outcome unknown.
 
         An ``order_userref`` may name several orders, and Kraken does not say how many: the
         request is complete when every order the executions view holds for it is answered or
@@ -296,21 +283,22 @@ class Client:
         stream shows cancelled but whose reply has not come is reported from the stream.
         Without a view (``subscribe=False``) it ends 20 ms after its last reply with
         ``result.exact`` False ("complete as far as known"). ``confirm``, ``hedge`` and
-        ``allow_userref_zero`` as for :meth:`batch_cancel`.
+        ``allow_userref_zero`` as for `batch_cancel`.
         """
         secs = self._secs(timeout)
-        hedged = self._hedged(hedge)
         call = cancels.cancel_order(
             order_id, cl_ord_id, order_userref, allow_userref_zero=allow_userref_zero
         )
-        if confirm is False:
-            result: CancelOrderResult = await self._conns.call(call, secs, hedged)
-            return result
-        res: CancelOrderResult = await confirm_call(
-            self._conns, self._orders, call, secs, confirm, hedged
-        )
-        res.requested = list(call.all_ids)
+        res: CancelOrderResult = await self._cancel(call, secs, confirm, hedge)
+        if confirm is not False:
+            res.requested = list(call.all_ids)
         return res
+
+    async def _cancel(self, call: Any, secs: float, confirm: Any, hedge: Any) -> Any:
+        hedged = self._hedged(hedge)
+        if confirm is False:
+            return await self._conns.call(call, secs, hedged)
+        return await confirm_call(self._conns, self._orders, call, secs, confirm, hedged)
 
     async def cancel_orders(
         self,
@@ -326,25 +314,45 @@ class Client:
         frame written before any wait.
 
         Chunks are balanced so none holds a single id (51 -> 26 + 25); one identifier goes
-        through ``cancel_order``. Never raises for a chunk's failure: each chunk's result or
-        error (rejected, or unknown after a timeout / lost connection) is in the aggregate.
-        With ``confirm`` ``result.confirmation`` covers every id; ids of a chunk Kraken
-        rejected are ``"rejected"`` there.
-
-        Raises:
-            ValidationError: no ids, a bad id or a duplicate anywhere (nothing sent).
+        through ``cancel_order``. Each chunk's result or error is in the aggregate (one
+        outcome when the last settles); ``ValidationError`` for no ids, a bad id or a
+        duplicate (nothing sent). ``confirm`` covers every id (a rejected chunk's are
+        ``"rejected"``).
         """
         return await cancel_many(
             self._conns, self._orders, ids, cl_ord_id, self._secs(timeout), confirm,
             allow_userref_zero,
         )  # fmt: skip
 
+    @overload
+    @overload
     async def cancel_all(
         self, *, timeout: float | None = None, hedge: bool | None = None
-    ) -> CancelAllResult:
-        """Cancel every open order of the account (untriggered ones included). Hedged, the
-        two copies' counts add up (a copy never settles it alone: its twin may still cancel
-        an order placed in between)."""
+    ) -> CancelAllResult: ...
+    @overload
+    async def cancel_all(
+        self, *, symbol: str | Iterable[str], timeout: float | None = None,
+        confirm: float | bool = ...,
+    ) -> CancelOrdersResult: ...  # fmt: skip
+    async def cancel_all(
+        self,
+        *,
+        timeout: float | None = None,
+        hedge: bool | None = None,
+        symbol: str | Iterable[str] | None = None,
+        confirm: float | bool = False,
+    ) -> CancelAllResult | CancelOrdersResult:
+        """Cancel every open order of the account (untriggered ones included): Kraken's
+        ``cancel_all``, one request. Hedged, the two copies' counts add up (a copy never
+        settles it alone: its twin may still cancel an order placed in between).
+
+        With ``symbol`` (a pair, or several): every open order of those pairs in
+        ``open_orders``, through [`cancel_orders`][krakenwire.Client.cancel_orders] (chunks of
+        up to 50, the same fates; ``confirm`` as there); returns its
+        [`CancelOrdersResult`][krakenwire.CancelOrdersResult].
+        """
+        if symbol is not None:
+            return await _bysymbol.cancel_symbol(self, symbol, timeout=timeout, confirm=confirm)
         secs = self._secs(timeout)
         hedged = self._hedged(hedge)
         result: CancelAllResult = await self._conns.call(cancels.cancel_all(), secs, hedged)
@@ -362,7 +370,7 @@ class Client:
         hedge: bool | None = None,
         allow_userref_zero: bool = False,
     ) -> int:
-        """:meth:`batch_cancel` delivering its outcome to ``on_done`` inside the frame
+        """`batch_cancel` delivering its outcome to ``on_done`` inside the frame
         callback that settled it: no Future, no task switch.
 
         Validation, the risk check, the audit and the outcome guarantees are the awaitable
@@ -370,7 +378,7 @@ class Client:
         ``on_done`` never called); otherwise ``on_done`` is called exactly once, with the
         result or an error. Keep it short: it runs in the receive path; an exception in it is
         logged and counted in ``stats.callback_errors``. ``hedge`` as for
-        :meth:`batch_cancel` (``connect(hedge=True)`` applies here too).
+        `batch_cancel` (``connect(hedge=True)`` applies here too).
 
         Returns:
             the request's handle (its first ``req_id``).
@@ -395,7 +403,7 @@ class Client:
         timeout: float | None = None,
         allow_userref_zero: bool = False,
     ) -> int:
-        """:meth:`cancel_orders` delivering one :class:`CancelOrdersResult` to ``on_done``
+        """`cancel_orders` delivering one `CancelOrdersResult` to ``on_done``
         when the last chunk settles (inside the frame callback that settled it).
 
         Returns:
@@ -411,8 +419,14 @@ class Client:
 
     # ---- order entry (never hedged, never re-sent) ----------------------------------------
 
-    # A validated order for :meth:`batch_add` (a dict of the same fields works too).
+    # A validated order for `batch_add` (a dict of the same fields works too).
     order = staticmethod(_order)
+    _pacer: Pacer | None = None  # connect(pacer=...): paces order entry, never a cancel
+
+    async def _entry(self, call: Any, secs: float) -> Any:
+        if self._pacer is not None:
+            await self._pacer.pace(call)  # may wait, or refuse with RateLimitPaced (not sent)
+        return await self._conns.call(call, secs)
 
     async def add_order(
         self,
@@ -443,22 +457,16 @@ class Client:
         validate: bool = False,
         timeout: float | None = None,
     ) -> AddOrderResult:
-        """Place one order of any of Kraken's types (``limit``, ``market``, ``iceberg``,
-        ``stop-loss``, ``stop-loss-limit``, ``take-profit``, ``take-profit-limit``,
-        ``trailing-stop``, ``trailing-stop-limit``, ``settle-position``).
-        A limit-priced type needs ``limit_price``, a triggered type ``triggers``, an iceberg
-        ``display_qty``; ``"gtd"`` needs ``expire_time``; ``cl_ord_id`` and ``order_userref``
-        exclude each other; ``conditional`` attaches a close order placed when this one fills.
-        Every combination Kraken refuses is refused here first (see ``krakenwire._orders``).
-
-        Raises:
-            ValidationError: bad input, naming the field (nothing sent). KrakenAPIError: a
-                subclass per Kraken error. RequestTimeout, ConnectionLost: outcome unknown
-                (never re-sent: an order is not idempotent).
+        """Place one order of any of Kraken's ten types (``OrderType``). A limit-priced type
+        needs ``limit_price``, a triggered type ``triggers``, an iceberg ``display_qty``;
+        ``"gtd"`` needs ``expire_time``; ``cl_ord_id`` and ``order_userref`` exclude each
+        other; ``conditional`` attaches a close order placed when this one fills. Every
+        combination Kraken refuses raises ``ValidationError`` naming the field, nothing sent
+        (docs: Orders). Never re-sent: a lost connection is ``ConnectionLost`` (unknown).
         """
         secs = self._secs(timeout)
         call = entry.add_order(**given_fields(locals()))
-        result: AddOrderResult = await self._conns.call(call, secs)
+        result: AddOrderResult = await self._entry(call, secs)
         if result.order_id:
             self._orders.note_placed(result.order_id, result.cl_ord_id, result.order_userref)
         return result
@@ -472,8 +480,8 @@ class Client:
         validate: bool = False,
         timeout: float | None = None,
     ) -> BatchAddResult:
-        """Place 2..15 orders of one symbol in ONE wire request (dicts of :meth:`add_order`'s
-        order fields, or :meth:`order` results, re-checked at send).
+        """Place 2..15 orders of one symbol in ONE wire request (dicts of `add_order`'s
+        order fields, or `order` results, re-checked at send).
 
         Raises:
             ValidationError: 1 or 16+ orders, mixed symbols, any bad order (nothing sent).
@@ -481,7 +489,7 @@ class Client:
         """
         secs = self._secs(timeout)
         call = entry.batch_add(orders, symbol=symbol, deadline=deadline, validate=validate)
-        result: BatchAddResult = await self._conns.call(call, secs)
+        result: BatchAddResult = await self._entry(call, secs)
         for o in result.orders:
             if o.order_id and o.error is None:
                 self._orders.note_placed(o.order_id, o.cl_ord_id, o.order_userref)
@@ -507,7 +515,7 @@ class Client:
         named by ``order_id`` or ``cl_ord_id`` (exactly one)."""
         secs = self._secs(timeout)
         call = entry.amend_order(**given_fields(locals()))
-        result: AmendOrderResult = await self._conns.call(call, secs)
+        result: AmendOrderResult = await self._entry(call, secs)
         return result
 
     async def edit_order(
@@ -529,10 +537,10 @@ class Client:
         timeout: float | None = None,
     ) -> EditOrderResult:
         """Cancel-and-replace (Kraken's legacy edit): returns the NEW ``order_id``; the order
-        loses its queue position and any cl_ord_id. Prefer :meth:`amend_order`."""
+        loses its queue position and any cl_ord_id. Prefer `amend_order`."""
         secs = self._secs(timeout)
         call = entry.edit_order(**given_fields(locals()))
-        result: EditOrderResult = await self._conns.call(call, secs)
+        result: EditOrderResult = await self._entry(call, secs)
         return result
 
     # ---- the dead man's switch and housekeeping -------------------------------------------
@@ -554,21 +562,15 @@ class Client:
     ) -> CancelAfterKeeper:
         """Keep Kraken's dead man's switch armed: ``cancel_all_orders_after(timeout)`` now and
         every ``every`` seconds, in a background task, until ``await keeper.stop()`` or
-        :meth:`close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
+        `close` (both disarm with timeout 0). A failed re-arm is logged, counted, sent to
         the plugins' connection events as ``"cancel_after_failed"`` and to ``on_failure``;
         after a disconnect the keeper re-arms as soon as the connection is back.
 
         Raises:
             ValidationError: bad ``timeout`` (1..86399) or ``every`` (> 0, < timeout).
         """
-        keeper = CancelAfterKeeper(
-            self,
-            timeout,
-            every,
-            on_failure,
-            events=self._plugins.event,
-            forget=self._keepers.discard,
-        )
+        events, forget = self._plugins.event, self._keepers.discard
+        keeper = CancelAfterKeeper(self, timeout, every, on_failure, events=events, forget=forget)
         keeper.start()
         self._keepers.add(keeper)
         return keeper
@@ -586,12 +588,12 @@ class Client:
         timeout: float | None = None,
     ) -> Reconciliation:
         """Learn the fate of ids whose cancel ended unknown (``exc.ids`` of an
-        :class:`~krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
+        `krakenwire.OutcomeUnknown`) from the current connection's executions snapshot;
         waits for the connection (and its snapshot) if it is being re-established.
 
         Args:
             ids: order ids, ``order_userref`` numbers or cl_ord_ids (a list, never one str).
-            recancel: cancel the ones still open (through :meth:`cancel_orders`).
+            recancel: cancel the ones still open (through `cancel_orders`).
 
         Raises:
             ValidationError: bad ids or arguments (nothing sent).

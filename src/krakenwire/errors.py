@@ -1,11 +1,13 @@
-"""Every exception krakenwire raises, all under :class:`KrakenwireError`, data in attributes.
+"""Every exception krakenwire raises, all under [`KrakenwireError`][krakenwire.KrakenwireError],
+data in attributes.
 
 Every error says which of three things happened, as a base class a caller can catch:
-:class:`NotExecuted` (nothing was sent, or Kraken refused it: ``ValidationError``,
-``RiskRejected``, ``KrakenAPIError`` and its per-code subclasses, ``AuthError``, ``ConnectError``,
-``NotConnected``) or :class:`OutcomeUnknown` (it may or may not have executed: ``RequestTimeout``,
-``ConnectionLost``, ``RemoteProtocolError``, ``Abandoned``); anything else is a success and comes
-back as a result. Within that, the tree also says who broke the rules (h11/h2 style).
+[`NotExecuted`][krakenwire.NotExecuted] (nothing was sent, or Kraken refused it:
+``ValidationError``, ``RiskRejected``, ``KrakenAPIError`` and its per-code subclasses,
+``AuthError``, ``ConnectError``, ``NotConnected``) or [`OutcomeUnknown`][krakenwire.OutcomeUnknown]
+(it may or may not have executed: ``RequestTimeout``, ``ConnectionLost``, ``RemoteProtocolError``,
+``Abandoned``); anything else is a success and comes back as a result. Within that, the tree also
+says who broke the rules (h11/h2 style).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "RateLimitExceeded",
+    "RateLimitPaced",
     "RemoteProtocolError",
     "RequestTimeout",
     "RiskRejected",
@@ -71,7 +74,7 @@ class OutcomeUnknown(KrakenwireError):
         method: the request's method.
         ids: the order ids / cl_ord_ids the request named, if any.
         replies: the replies that did arrive before the outcome became unknown (a multi-id
-            ``cancel_order``), as :class:`~krakenwire.CancelOrderReply` items.
+            ``cancel_order``), as [`CancelOrderReply`][krakenwire.CancelOrderReply] items.
     """
 
     outcome = "unknown"
@@ -124,7 +127,8 @@ class RemoteProtocolError(ProtocolError, OutcomeUnknown):
 
 class ConnectionClosed(KrakenwireError, ConnectionError):
     """The WebSocket is not open (never opened, closed by us or by the server). See
-    :class:`NotConnected` (nothing sent), :class:`ConnectError` and :class:`ConnectionLost`."""
+    [`NotConnected`][krakenwire.NotConnected] (nothing sent),
+    [`ConnectError`][krakenwire.ConnectError] and [`ConnectionLost`][krakenwire.ConnectionLost]."""
 
 
 class NotConnected(ConnectionClosed, NotExecuted):
@@ -187,6 +191,33 @@ class RiskRejected(NotExecuted):
         self.plugin: str = getattr(veto, "plugin", "") or ""
         who = f" by plugin {self.plugin!r}" if self.plugin else ""
         super().__init__(f"request vetoed{who}: {self.reason}")
+
+
+class RateLimitPaced(NotExecuted):
+    """A [`Pacer`][krakenwire.Pacer] held back an order-entry request that Kraken's trading rate
+    counter would refuse (``EOrder:Rate limit exceeded``), and waiting for the counter to decay
+    would take longer than allowed (or the pacer refuses instead of waiting): nothing was sent.
+
+    Attributes:
+        symbol: the pair whose counter is full.
+        counter: the pacer's value of that counter now.
+        threshold: the counter's limit (less the pacer's headroom).
+        cost: what the request would add.
+        wait: seconds of decay until it fits (``inf`` if it never can).
+    """
+
+    def __init__(
+        self, symbol: str, counter: float, threshold: float, cost: float, wait: float
+    ) -> None:
+        self.symbol = symbol
+        self.counter = counter
+        self.threshold = threshold
+        self.cost = cost
+        self.wait = wait
+        super().__init__(
+            f"rate counter of {symbol} at {counter:.1f} + {cost:g} would pass {threshold:g}: "
+            f"held back before sending (fits in {wait:.2f} s); nothing was sent"
+        )
 
 
 class AuthError(NotExecuted):
@@ -309,7 +340,7 @@ def reply_error(
 ) -> KrakenAPIError | RemoteProtocolError:
     """The outcome of a reply that Kraken did not accept.
 
-    ``success: false`` (or an error string) is Kraken's rejection (:func:`error_for_code`). A
+    ``success: false`` (or an error string) is Kraken's rejection (`error_for_code`). A
     reply with neither ``success`` nor ``error`` is one we cannot read: the request executed or
     not, we cannot tell, so it is never reported as a rejection. (A ``success: true`` reply is
     a result, never this: the settle functions read what they can, see ``_shapes``; a caller
@@ -328,7 +359,8 @@ def reply_error(
 
 
 def error_for_code(error: str, *, req_id: int | None = None, method: str = "") -> KrakenAPIError:
-    """Build the most specific :class:`KrakenAPIError` for Kraken's error string."""
+    """Build the most specific [`KrakenAPIError`][krakenwire.KrakenAPIError] for Kraken's error
+    string."""
     cls = _BY_CODE.get(error)
     if cls is None and (error.endswith(_NOT_A_NUMBER) or error.startswith(_UNSUPPORTED)):
         cls = InvalidArguments  # Kraken's own words for a malformed request (recorded)

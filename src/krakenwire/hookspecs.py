@@ -1,9 +1,9 @@
 """The hook specifications plugins implement (pluggy project ``krakenwire``).
 
-Implement any subset with ``@krakenwire.hookimpl`` functions in a module or class, and register
-it through ``connect(..., plugins=[...])`` or the ``krakenwire`` entry-point group. Hooks get a
-frozen :class:`~krakenwire.RequestView` (never the token, never a Future), a typed outcome and a
-read-only :class:`~krakenwire.PluginContext`, never the client. Every hook is documented in
+Implement any subset with ``@krakenwire.hookimpl`` functions in a module or class, and register it
+through ``connect(..., plugins=[...])`` or the ``krakenwire`` entry-point group. Hooks get a frozen
+[`RequestView`][krakenwire.RequestView] (never the token, never a Future), a typed outcome and a
+read-only [`PluginContext`][krakenwire.PluginContext], never the client. Every hook is documented in
 ``docs/hooks.md``; a test checks the two agree.
 """
 
@@ -22,6 +22,7 @@ __all__ = ["Veto", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("krakenwire")
 hookimpl = pluggy.HookimplMarker("krakenwire")
+"""Marks a plugin's function as the implementation of the krakenwire hook of the same name."""
 
 
 class Veto(msgspec.Struct):
@@ -36,10 +37,10 @@ def krakenwire_check_request(request: RequestView, context: PluginContext) -> Ve
     """Pre-send risk check of every outgoing request but housekeeping (ping, subscribe): the
     cancels and order entry, and any method the registry does not mark as housekeeping.
 
-    Return a :class:`Veto` to block the send (the caller gets ``RiskRejected`` and nothing goes on
-    the wire) or ``None`` to let it pass. The first Veto wins; later checks are skipped. A check
-    that raises also blocks the send (fail closed), naming the plugin. Runs on the hot path:
-    keep it synchronous, with no I/O. ``request.kind`` is ``"cancel"`` or ``"entry"``;
+    Return a [`Veto`][krakenwire.Veto] to block the send (the caller gets ``RiskRejected`` and
+    nothing goes on the wire) or ``None`` to let it pass. The first Veto wins; later checks are
+    skipped. A check that raises also blocks the send (fail closed), naming the plugin. Runs on the
+    hot path: keep it synchronous, with no I/O. ``request.kind`` is ``"cancel"`` or ``"entry"``;
     ``request.ids``, ``request.cl_ord_ids``, ``request.symbol`` and ``request.orders`` describe it.
     """
 

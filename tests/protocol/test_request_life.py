@@ -94,7 +94,7 @@ def test_unknown_userref_then_one_naming_two_reports_both_cancelled():
     assert s.receive(ok_cancel(h, "O8b"), 3) is None
     (ev,) = s.order_seen("O8a", 8, "canceled", 4)
     assert isinstance(ev, kp.Completed)
-    assert ev.result.ok is False and ev.result.cancelled == ["O8a", "O8b"]
+    assert ev.result.ok is False and ev.result.cancelled_ids == ["O8a", "O8b"]
     assert ev.result.errors == ["EOrder:Invalid order"]
 
 
@@ -136,7 +136,7 @@ def test_per_order_results_survive_a_later_request_level_error():
     assert s.receive(ok_cancel(h, "A"), 1) is None
     ev = s.receive(err(h, "EOrder:Rate limit exceeded"), 2)
     assert isinstance(ev, kp.Completed)  # not RateLimitExceeded: A's success is kept
-    assert ev.result.cancelled == ["A"]
+    assert ev.result.cancelled_ids == ["A"]
     assert ev.result.errors == ["EOrder:Rate limit exceeded"]
 
 
@@ -156,7 +156,7 @@ def test_cl_ord_id_replies_are_matched_by_cl_ord_id():
     assert s.receive(ok_cancel(h, "O1", cl_ord_id="mm-2"), 1) is None
     assert isinstance(s.receive(ok_cancel(h, "O9", cl_ord_id="mm-2"), 2), kp.Unmatched)
     ev = s.receive(ok_cancel(h, "O2", cl_ord_id="mm-1"), 3)
-    assert isinstance(ev, kp.Completed) and ev.result.cancelled == ["O1", "O2"]
+    assert isinstance(ev, kp.Completed) and ev.result.cancelled_ids == ["O1", "O2"]
 
 
 # ---- deadlines and token re-sends ------------------------------------------------------------

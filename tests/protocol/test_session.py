@@ -150,7 +150,7 @@ def test_cancel_order_collects_all_n_replies_with_the_same_req_id():
     ev = s.receive(frames[2] % h, 3)
     assert isinstance(ev, Completed) and ev.handle == h
     r = ev.result
-    assert r.cancelled == ["OA", "OC"]
+    assert r.cancelled_ids == ["OA", "OC"]
     assert r.errors == ["EOrder:Invalid order"]
     assert not r.ok
     assert len(s) == 0

@@ -1,5 +1,5 @@
 """The method table: one row per Kraken method, each defined beside its builder and settle
-function (:mod:`.cancels`, :mod:`.entry`, :mod:`.housekeeping`).
+function (`cancels`, `entry`, `housekeeping`).
 
 Adding a method touches its group module (Struct import, builder, settle function, row), the
 wire Struct in ``_messages.py``, its result in ``_results.py`` and its public call in

@@ -1,4 +1,4 @@
-"""What every method row says (:class:`MethodSpec`) and the request it builds (:class:`Call`).
+"""What every method row says (`MethodSpec`) and the request it builds (`Call`).
 
 A method's request Struct, builder, settle function and table row live together in one module of
 this package (``cancels``, ``entry``, ``housekeeping``); this one holds what they share.
@@ -156,7 +156,7 @@ class Call:
         )
 
     def view(self, req_id: int, resent: bool = False, handle: int = 0) -> RequestView:
-        """The frozen :class:`RequestView` plugins see (no token, no transport state)."""
+        """The frozen `RequestView` plugins see (no token, no transport state)."""
         spec = self.spec
         params = self.params
         orders: tuple[OrderView, ...] = ()

@@ -1,6 +1,6 @@
 """The cancels: ``batch_cancel``, ``cancel_order``, ``cancel_all``, ``cancel_all_orders_after``.
 
-Each method's builder (validate arguments into a :class:`Call`), settle function (one reply
+Each method's builder (validate arguments into a `Call`), settle function (one reply
 into a typed result or error), the rules for a request with several copies (hedged, failed
 over: what one copy proves, how copies merge) and its table row.
 """
@@ -96,7 +96,7 @@ def _cancel_after(call: Call, r: m.Reply, rid: int, latency: int) -> Any:
 
 
 def cancel_order_reply(r: m.Reply) -> res.CancelOrderReply:
-    """One successful ``cancel_order`` reply as a :class:`res.CancelOrderReply` (a missing or
+    """One successful ``cancel_order`` reply as a `res.CancelOrderReply` (a missing or
     unreadable ``order_id`` is ``""`` with ``shape_warnings``: one order was cancelled)."""
     w, problems = _shapes.read(m.CANCEL_ORDER_DECODER, r, ("order_id",))
     if problems:
@@ -289,7 +289,7 @@ def batch_cancel(
 def batch_cancel_checked(
     ids: list[str], cids: list[str] | None = None, unified: bool = False
 ) -> Call:
-    """:func:`batch_cancel` for ids already validated (a chunk of ``cancel_orders``)."""
+    """`batch_cancel` for ids already validated (a chunk of ``cancel_orders``)."""
     params = m.BatchCancelParams(ids, "", cids, "spot" if unified else None)
     return Call(BATCH_CANCEL, m.BatchCancel(params, 0), params, ids, cids)
 

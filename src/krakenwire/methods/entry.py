@@ -1,8 +1,8 @@
 """Order entry: ``add_order``, ``batch_add``, ``amend_order``, ``edit_order``.
 
 Never idempotent (a second copy is a second order): never hedged, never re-sent by a failover.
-The order fields are validated by :mod:`krakenwire._orders`; the wire Structs are in
-:mod:`krakenwire._messages`.
+The order fields are validated by `krakenwire._orders`; the wire Structs are in
+`krakenwire._messages`.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ ROWS = (ADD_ORDER, BATCH_ADD, AMEND_ORDER, EDIT_ORDER)
 
 
 def add_order(**fields: Any) -> Call:
-    """``add_order``; ``fields`` as :func:`krakenwire._orders.add_order_params`."""
+    """``add_order``; ``fields`` as `krakenwire._orders.add_order_params`."""
     params = _orders.add_order_params("", **fields)
     ids = [params.cl_ord_id] if params.cl_ord_id else []
     return Call(ADD_ORDER, m.AddOrder(params, 0), params, [], ids)

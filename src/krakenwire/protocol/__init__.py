@@ -1,9 +1,9 @@
 """The sans-IO core, public: drive krakenwire's protocol from your own I/O (tests, replays).
 
-:class:`Router` (also named :class:`Session`) takes a built request and returns the bytes to
+`Router` (also named `Session`) takes a built request and returns the bytes to
 send; it takes received bytes and returns events; time comes in as an argument. It decides every
 request's fate on every connection of a client. The builders (``batch_cancel``,
-``cancel_order``...) validate arguments into a :class:`Call`; :data:`METHODS` is the table that
+``cancel_order``...) validate arguments into a `Call`; `METHODS` is the table that
 says what each Kraken method is. Importing this package loads neither picows, asyncio nor
 pluggy.
 """

@@ -1,17 +1,17 @@
 """The records the router keeps per request, and the pure rules that decide from them.
 
-A :class:`Copy` is one frame of a request on one connection; a :class:`Fate` is the caller's
+A `Copy` is one frame of a request on one connection; a `Fate` is the caller's
 side of a request with several copies (hedged, failed over, re-sent for a new token); a
-:class:`Group` the chunks of one ``cancel_orders``; :class:`Refs` what the executions stream
-said about the orders a userref cancel names. :func:`merge` decides a multi-copy request's
-outcome, :func:`refs_complete` when a userref cancel has all its replies.
+`Group` the chunks of one ``cancel_orders``; `Refs` what the executions stream
+said about the orders a userref cancel names. `merge` decides a multi-copy request's
+outcome, `refs_complete` when a userref cancel has all its replies.
 
 Vocabulary: a *request* is what a caller waits on (its ``handle``); a *copy* is one frame of it
 on one connection (its own ``req_id``). A plain request is one copy whose ``req_id`` is its
 handle. A hedged request has two copies (one per socket); a request re-sent by a failover has the
 dead copy and the new one. Every copy gets its own audit event (an intent is paired with its own
 outcome by ``req_id``); the caller gets one outcome, merged by the rules of
-:mod:`krakenwire.methods` (``spec.proves``/``spec.merge``): a copy settles a request early only
+`krakenwire.methods` (``spec.proves``/``spec.merge``): a copy settles a request early only
 with a reply that proves the whole outcome; otherwise every copy is awaited and merged, and an
 error from one copy is never the answer while another may have executed.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._results import CancelOrderReply, CancelOrdersResult, ChunkOutcome
-from ..errors import KrakenwireError, NotExecuted, OutcomeUnknown
+from ..errors import KrakenwireError, NotExecuted, OutcomeUnknown, RequestTimeout
 from ..methods import Call, finish_cancel_order
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "merge",
     "ok",
     "refs_complete",
+    "timed_out",
+    "unknown",
 ]
 
 # A userref cancel without an executions view ends this long after its last reply ("complete as
@@ -205,7 +207,7 @@ def ok(o: Any) -> bool:
 
 
 def assemble(group: Group) -> CancelOrdersResult:
-    """One :class:`CancelOrdersResult` from each chunk's outcome (and the unsent rest)."""
+    """One `CancelOrdersResult` from each chunk's outcome (and the unsent rest)."""
     chunks = []
     for part, out in zip(group.parts, group.outcomes, strict=True):
         if isinstance(out, KrakenwireError):
@@ -227,3 +229,29 @@ def new_refs(call: Call, lookup: Callable[[int], list[str] | None] | None) -> Re
                 return Refs(None)
             known.update(found)
     return Refs(known)
+
+
+def unknown(c: Copy, cls: type[Any], why: str) -> KrakenwireError:
+    """The ``OutcomeUnknown`` (``cls``) of copy ``c``, with the replies it got."""
+    name, ids = c.call.spec.name, c.call.all_ids
+    err: KrakenwireError = cls(
+        f"{name} req_id={c.rid} naming {len(ids)} id(s): {why}",
+        req_id=c.rid,
+        method=name,
+        ids=ids,
+        replies=c.replies or (),
+    )
+    return err
+
+
+def timed_out(c: Copy) -> RequestTimeout:
+    """Copy ``c`` got no complete reply by its deadline: the outcome is unknown."""
+    return RequestTimeout(
+        f"no complete reply to {c.call.spec.name} req_id={c.rid} in time: the outcome "
+        "is unknown (it may or may not have executed)",
+        req_id=c.rid,
+        method=c.call.spec.name,
+        ids=c.call.all_ids,
+        timeout=round((c.deadline - c.sent_ns) / 1e9, 3),
+        partial=c.replies or (),
+    )

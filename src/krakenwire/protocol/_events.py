@@ -56,7 +56,7 @@ class Absorbed(msgspec.Struct, frozen=True, gc=False):
 
 class Stale(msgspec.Struct, frozen=True, gc=False):
     """Kraken rejected a request for a stale token; it is held (not executed) until
-    :meth:`Router.resend_held` (after a token refresh) or :meth:`Router.fail_held`."""
+    `Router.resend_held` (after a token refresh) or `Router.fail_held`."""
 
     handle: int
     fresh: bool = False  # a newer token is already in use: re-send now, no new fetch

@@ -1,15 +1,15 @@
 """The sans-IO heart of krakenwire: every request's fate, on every socket, decided in one place.
 
-:class:`Router` owns each request from :meth:`Router.send` to its one final outcome (h11's
+`Router` owns each request from `Router.send` to its one final outcome (h11's
 shape), across the one or two connections of a client: one ``req_id`` space and one table for
 both sockets. It decides completion (how many replies a request needs; a duplicate never counts
-twice), deadlines (:meth:`Router.tick`), connection loss and the failover re-sends
-(:meth:`Router.connection_lost`), hedged twins (:meth:`Router.send_hedged`), the chunks of one
-``cancel_orders`` (:meth:`Router.send_group`), callers that give up (:meth:`Router.abandon`) and
+twice), deadlines (`Router.tick`), connection loss and the failover re-sends
+(`Router.connection_lost`), hedged twins (`Router.send_hedged`), the chunks of one
+``cancel_orders`` (`Router.send_group`), callers that give up (`Router.abandon`) and
 stale-token re-sends. Time comes in as an argument; the module imports neither asyncio nor
 picows, so it is tested with literal bytes and no event loop.
 
-The records it keeps and the rules that merge copies are in :mod:`._copies`.
+The records it keeps and the rules that merge copies are in `_copies`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from ..errors import (
     InvalidSession,
     KrakenwireError,
     RemoteProtocolError,
-    RequestTimeout,
     RiskRejected,
     reply_error,
 )
@@ -54,6 +53,8 @@ from ._copies import (
     merge,
     new_refs,
     refs_complete,
+    timed_out,
+    unknown,
 )
 from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 
@@ -77,18 +78,18 @@ class Router:
         conns: how many connections requests may go to (2 with a warm standby).
 
     Attributes:
-        check: the pre-send risk gate, ``check(view)`` raising :class:`RiskRejected`, or
+        check: the pre-send risk gate, ``check(view)`` raising `RiskRejected`, or
             ``None``. Every method but housekeeping passes it (fail closed).
-        views: build a :class:`RequestView` per copy (plugins want them).
+        views: build a `RequestView` per copy (plugins want them).
         hold_stale: hold requests rejected for a stale token for one re-send.
         userrefs: ``userrefs(ref) -> order ids`` open in the executions view; ``None`` from
             it, or no function, while the view is not ready (userref cancels then end by
-            :data:`QUIET_NS`).
+            `QUIET_NS`).
         closed: ``closed(order_id)`` -> how the executions view saw it close
             (``"canceled"``...), or ``None``: settles a failed-over cancel whose dead copy
             may have executed when the stream shows every order it named cancelled.
         unmatched, duplicates, malformed: counters of frames that completed nothing.
-        outbox: events produced beside the one :meth:`receive` returns (the audit of a
+        outbox: events produced beside the one `receive` returns (the audit of a
             copy a merge absorbed, a request the executions stream completed); the caller
             drains it.
     """
@@ -125,7 +126,7 @@ class Router:
 
     @property
     def userrefs_pending(self) -> bool:
-        """Userref cancels wait for the executions stream (see :meth:`order_seen`)."""
+        """Userref cancels wait for the executions stream (see `order_seen`)."""
         return bool(self._refs)
 
     def copies(self, handle: int) -> list[int]:
@@ -252,7 +253,7 @@ class Router:
     ) -> tuple[int, list[tuple[int, bytes]]]:
         """The chunks of one ``cancel_orders``: every chunk passes the risk gate and encodes
         before any is registered (one veto sends none); the caller waits on one handle whose
-        outcome is a :class:`CancelOrdersResult`.
+        outcome is a `CancelOrdersResult`.
 
         Returns:
             ``(group handle, [(chunk req_id, frame bytes), ...])``.
@@ -318,10 +319,10 @@ class Router:
         """Decode one inbound frame of connection ``conn`` and say what it did.
 
         Returns:
-            :class:`Completed`/:class:`Failed` when it settled a request, :class:`Absorbed`
+            `Completed`/`Failed` when it settled a request, `Absorbed`
             when it settled a copy whose request still waits for its twin, ``None`` for one
-            more reply of a request still incomplete, :class:`Stale`, :class:`ChannelFrame`,
-            :class:`Unmatched`, :class:`Malformed` or a connection-level ``Notice`` (the
+            more reply of a request still incomplete, `Stale`, `ChannelFrame`,
+            `Unmatched`, `Malformed` or a connection-level ``Notice`` (the
             message-rate refusal, the proxy's restart). Never raises for anything the peer
             sends (a bug of ours is raised, not blamed on the peer).
         """
@@ -367,7 +368,7 @@ class Router:
                 return self._part(c, r, now_ns)
             except _DECODE_ERRORS as exc:  # a reply for this req_id that we cannot read
                 self.malformed += 1
-                err = self._unknown(c, RemoteProtocolError, f"unreadable reply: {exc}")
+                err = unknown(c, RemoteProtocolError, f"unreadable reply: {exc}")
                 return self._first(self._done(c, err, now_ns))
         if r.flood_error is not None and not r.channel:
             # {"Error": "Exceeded msg rate"}: answers no request (the refused one gets no reply)
@@ -521,7 +522,7 @@ class Router:
     def tick(self, now_ns: int) -> list[Event]:
         """Expire every copy whose deadline is due: unknown if it was on the wire, its
         stale-token rejection if it was held; end userref cancels without a view whose
-        replies have been quiet for :data:`QUIET_NS`."""
+        replies have been quiet for `QUIET_NS`."""
         out: list[Event] = []
         for c in [c for c in self._refs if c.refs is not None and c.refs.known is None]:
             refs = c.refs
@@ -534,17 +535,7 @@ class Router:
             if c.held is not None:
                 out.extend(self._done(c, c.held, now_ns))
                 continue
-            secs = round((c.deadline - c.sent_ns) / 1e9, 3)
-            err = RequestTimeout(
-                f"no complete reply to {c.call.spec.name} req_id={c.rid} in time: the outcome "
-                "is unknown (it may or may not have executed)",
-                req_id=c.rid,
-                method=c.call.spec.name,
-                ids=c.call.all_ids,
-                timeout=secs,
-                partial=c.replies or (),
-            )
-            out.extend(self._done(c, err, now_ns))
+            out.extend(self._done(c, timed_out(c), now_ns))
         return out
 
     def connection_lost(self, now_ns: int = 0, conn: int = 0) -> list[Event]:
@@ -583,7 +574,7 @@ class Router:
             events.extend(
                 self._done(
                     c,
-                    self._unknown(
+                    unknown(
                         c,
                         ConnectionLost,
                         "connection lost after sending it: the outcome is unknown (it may"
@@ -639,7 +630,7 @@ class Router:
                 if self._wire.get(c.rid) is c:
                     del self._wire[c.rid]
                     self._refs.discard(c)
-                    err = c.held or self._unknown(c, Abandoned, "the caller stopped waiting")
+                    err = c.held or unknown(c, Abandoned, "the caller stopped waiting")
                     first = first or err
                     out.append(Absorbed(c.rid, err, c.view, 0))
             if first is not None:
@@ -651,16 +642,5 @@ class Router:
         return self._abandon_copy(one, now_ns)
 
     def _abandon_copy(self, c: Copy, now_ns: int) -> list[Event]:
-        err = c.held or self._unknown(c, Abandoned, "the caller stopped waiting")
+        err = c.held or unknown(c, Abandoned, "the caller stopped waiting")
         return self._done(c, err, now_ns)
-
-    def _unknown(self, c: Copy, cls: type[Any], why: str) -> KrakenwireError:
-        name, ids = c.call.spec.name, c.call.all_ids
-        err: KrakenwireError = cls(  # an OutcomeUnknown
-            f"{name} req_id={c.rid} naming {len(ids)} id(s): {why}",
-            req_id=c.rid,
-            method=name,
-            ids=ids,
-            replies=c.replies or (),
-        )
-        return err

@@ -7,12 +7,16 @@ import argparse
 import asyncio
 import sys
 
+from .._stdfds import hold_std_fds
 from ._cli import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:
+    hold_std_fds()  # started with stdout closed: no socket may get fd 0-2 (libuv aborts)
     parser = argparse.ArgumentParser(
-        prog="python -m krakenwire.sim", description="Local Kraken Spot WebSocket v2 simulator"
+        prog="python -m krakenwire.sim",
+        description="Local Kraken Spot WebSocket v2 simulator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_arguments(parser)
     args = parser.parse_args(argv)

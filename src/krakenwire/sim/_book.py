@@ -1,9 +1,9 @@
 """Simulated accounts: credentials, open orders with their id indexes, fills and the ledger.
 
-This module knows nothing about sockets. An :class:`Account` keeps its open orders indexed by
-``order_id``, ``cl_ord_id`` and ``order_userref`` so that every cancel flavour Kraken offers
-(kraken-ws-v2.md §4) resolves in O(ids); each change becomes ``executions`` rows handed to a
-sink the engine installs.
+This module knows nothing about sockets. An [`Account`][krakenwire.sim.Account] keeps its open
+orders indexed by ``order_id``, ``cl_ord_id`` and ``order_userref`` so that every cancel flavour
+Kraken offers (kraken-ws-v2.md §4) resolves in O(ids); each change becomes ``executions`` rows
+handed to a sink the engine installs.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Account:
         order_qty: Decimal | str = "0.001",
         limit_price: Decimal | str = "30000",
     ) -> Order:
-        """Seed one open order with chosen ids, announced like :meth:`place`.
+        """Seed one open order with chosen ids, announced like `place`.
 
         Raises:
             ValueError: the order_id or cl_ord_id is already open.

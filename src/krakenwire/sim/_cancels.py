@@ -2,7 +2,7 @@
 
 Where Kraken does not document what happens (an id that is not open, the order of the replies
 to a multi-id cancel_order, what a cancel of a gone order costs) the switch in
-:class:`~krakenwire.sim.SimConfig` decides; kraken-ws-v2.md §4.3-§4.6.
+[`SimConfig`][krakenwire.sim.SimConfig] decides; kraken-ws-v2.md §4.3-§4.6.
 """
 
 from __future__ import annotations

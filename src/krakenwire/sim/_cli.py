@@ -1,7 +1,7 @@
 """Command-line glue for the simulator: argparse options and a run-until-signalled coroutine.
 
-``krakenwire sim`` and ``python -m krakenwire.sim`` both use :func:`add_arguments` and
-:func:`run`. The credentials printed are the simulator's own throw-away ones.
+``krakenwire sim`` and ``python -m krakenwire.sim`` both use `add_arguments` and
+`run`. The credentials printed are the simulator's own throw-away ones.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the simulator's options to ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    """Add the simulator's options to ``parser`` (give it
+    ``formatter_class=argparse.ArgumentDefaultsHelpFormatter``: every default is shown)."""
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address")
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--orders", type=int, default=0, help="open orders to seed")
     parser.add_argument(
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cancel-gone-cost",
         type=float,
         default=0.0,
-        help="rate-counter points a cancel of an order that is not open costs (default 0)",
+        help="rate-counter points a cancel of an order that is not open costs",
     )
     # A long-running server (by hand, or the bench's raw clients that never subscribe) keeps
     # connections open unless asked; Simulator() in code closes them as Kraken does (60 / 10).
@@ -59,15 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--idle-timeout",
         type=float,
         default=0.0,
-        help="close a connection silent this many seconds, as Kraken does after ~60; "
-        "0 never (default)",
+        help="close a connection silent this many seconds, as Kraken does after ~60; 0 never",
     )
     parser.add_argument(
         "--close-unsubscribed-after",
         type=float,
         default=0.0,
         help="close a connection holding no executions subscription after this many seconds, "
-        "as Kraken does; 0 never (default)",
+        "as Kraken does; 0 never",
     )
     parser.add_argument("--strict-path", action="store_true", help="serve only the /v2 path")
     parser.add_argument(

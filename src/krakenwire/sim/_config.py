@@ -1,4 +1,5 @@
-"""The simulator's behaviour switches (:class:`SimConfig`), each with Kraken's evidence level.
+"""The simulator's behaviour switches ([`SimConfig`][krakenwire.sim.SimConfig]), each with Kraken's
+evidence level.
 
 Every switch names where its default comes from: **[DOC]** Kraken documents it, **[PEER]** it is
 inferred from recorded frames or peer libraries, **[UNK]** nobody documents it and the default is

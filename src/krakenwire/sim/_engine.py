@@ -1,10 +1,10 @@
 """The simulated exchange's shared state, and the interface connections and handlers use.
 
-:class:`Engine` owns accounts and their tokens (accepted for ``token_ttl`` seconds after
+`Engine` owns accounts and their tokens (accepted for ``token_ttl`` seconds after
 minting, or while bound to a live executions subscription, kraken-ws-v2.md §2.4), the engine
 ``system`` state, the market, executions fan-out, heartbeats, idle and no-subscription closes,
 GTD expiry and dead man's switches. It never imports the connection or server modules: a
-connection is anything shaped like :class:`Peer`.
+connection is anything shaped like `Peer`.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ class Engine:
     # -- executions fan-out --------------------------------------------------------------------
 
     def hold(self) -> None:
-        """Hold executions updates back (until :meth:`flush`): a reply goes out first."""
+        """Hold executions updates back (until `flush`): a reply goes out first."""
         self._holding += 1
 
     def release(self) -> None:

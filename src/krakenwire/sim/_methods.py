@@ -1,4 +1,5 @@
-"""The table of Kraken methods the simulator answers, and :data:`METHODS`, their names."""
+"""The table of Kraken methods the simulator answers, and [`METHODS`][krakenwire.sim.METHODS], their
+names."""
 
 from __future__ import annotations
 
@@ -40,3 +41,5 @@ HANDLERS: dict[str, tuple[type[Any], Handler, bool]] = {
 #: Every request method the simulator answers: the trading methods plus ping, subscribe and
 #: unsubscribe. A client's method registry should agree with it.
 METHODS: frozenset[str] = frozenset(HANDLERS) | {"ping", "subscribe", "unsubscribe"}
+"""Every method the simulator answers (the trading methods, ``ping``, ``subscribe``,
+``unsubscribe``); any other gets Kraken's error for an unknown method."""

@@ -1,9 +1,9 @@
 """What the simulated engine refuses in an order, with Kraken's strings, and what it warns of.
 
-One function per question: :func:`numbers` (a number sent as a string gets Kraken's recorded
-``Limit_price field must be a number_float``), :func:`check` (which order type takes which
+One function per question: `numbers` (a number sent as a string gets Kraken's recorded
+``Limit_price field must be a number_float``), `check` (which order type takes which
 field: the rules of docs.kraken.com .../spot-websocket-v2/add_order, the same the client
-checks in ``krakenwire._orders``), :func:`deadline`, and the prices a trigger or a relative
+checks in ``krakenwire._orders``), `deadline`, and the prices a trigger or a relative
 limit resolves to. Where Kraken's exact string for a refusal is not recorded the answer is
 ``EGeneral:Invalid arguments``.
 """

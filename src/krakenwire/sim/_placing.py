@@ -277,7 +277,7 @@ def _notional(eng: Engine, o: Order) -> Decimal:
 
 
 def _order(eng: Engine, f: _OrderFields, symbol: str) -> Order:
-    """The engine's order for fields that passed :func:`check`."""
+    """The engine's order for fields that passed `check`."""
     last = eng.market.price(symbol)
     tick = eng.config.tick_size
     qty = f.order_qty

@@ -38,7 +38,7 @@ class RestTokenServer(StartStop):
             later are honoured.
         mint_token: called with the API key after a request passed every check; returns the token.
         host: a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``).
-        port: 0 picks a free port; see :attr:`url` after :meth:`start`.
+        port: 0 picks a free port; see [`url`][krakenwire.Client.url] after `start`.
         expires: the ``expires`` value of successful replies.
 
     Attributes:

@@ -1,8 +1,9 @@
 """The in-process Kraken Spot WebSocket v2 simulator: a picows server in front of the engine.
 
-:class:`Simulator` listens on loopback (any request path, unless ``strict_path``), serves the
-REST token endpoint next to it, and exposes the engine's state and fault levers as its public
-API. The rules of the exchange live in the engine (:mod:`._engine`) and its handlers.
+[`Simulator`][krakenwire.sim.Simulator] listens on loopback (any request path, unless
+``strict_path``), serves the REST token endpoint next to it, and exposes the engine's state and
+fault levers as its public API. The rules of the exchange live in the engine (`_engine`) and its
+handlers.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ class Simulator(StartStop):
 
     Args:
         host: a loopback address (``127.0.0.1``, ``::1``, ...).
-        port: TCP port; 0 picks a free one (read it back from :attr:`url`).
+        port: TCP port; 0 picks a free one (read it back from [`url`][krakenwire.Client.url]).
         orders: resting orders to seed on the default account.
         accounts: number of accounts, each with its own key, secret and token.
-        config: behaviour switches; defaults to :class:`SimConfig()`.
-        rest: also serve the REST ``GetWebSocketsToken`` endpoint (:attr:`rest_url`).
+        config: behaviour switches; defaults to [`SimConfig`][krakenwire.sim.SimConfig].
+        rest: also serve the REST ``GetWebSocketsToken`` endpoint (`rest_url`).
         ssl_context: serve ``wss://`` with this context.
 
     Raises:
@@ -252,7 +253,7 @@ class Simulator(StartStop):
             self.engine.send_status(conn)
 
     async def start(self) -> None:
-        """Start listening; :attr:`url` then carries the real port."""
+        """Start listening; [`url`][krakenwire.Client.url] then carries the real port."""
         if self._server is not None:
             return
         self._server = await ws_create_server(self._factory, self.host, self.port, ssl=self._ssl)

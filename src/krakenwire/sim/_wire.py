@@ -1,7 +1,7 @@
 """Wire shapes of the simulator: inbound request Structs and outbound reply Structs.
 
-Inbound frames decode in one C pass into the flat :class:`Inbound` whose ``params`` stay
-:class:`msgspec.Raw`; each method then decodes its params Struct with
+Inbound frames decode in one C pass into the flat `Inbound` whose ``params`` stay
+`msgspec.Raw`; each method then decodes its params Struct with
 ``forbid_unknown_fields=True`` so an unknown key yields Kraken's ``Unsupported field: '<name>'``
 (kraken-ws-v2.md §4.7). Outbound Structs list their fields in the order Kraken's recorded
 frames use, and one shared Encoder writes decimals as exact JSON numbers.

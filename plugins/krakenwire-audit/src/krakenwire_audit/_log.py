@@ -1,9 +1,10 @@
 """The append-only JSON Lines file: one ``os.write`` per batch, fsync by policy, size rotation.
 
 Records are written with a single ``write(2)`` per batch on an ``O_APPEND`` descriptor, so once
-:meth:`AuditLog.write_lines` returns they are in the kernel and survive the process being killed;
-``fsync`` (by record count or by age) makes it survive a power loss too. :func:`read_records`
-accepts a truncated last line (a write cut short by a crash) and nothing else.
+[`AuditLog.write_lines`][krakenwire_audit.AuditLog.write_lines] returns they are in the kernel and
+survive the process being killed; ``fsync`` (by record count or by age) makes it survive a power
+loss too. [`read_records`][krakenwire_audit.read_records] accepts a truncated last line (a write cut
+short by a crash) and nothing else.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class AuditLog:
         path: the file (created ``0o600`` if missing; appended to if present).
         fsync_every: fsync after this many records (1 = every record); ``None``: not by count.
         fsync_interval: fsync when the oldest unsynced record is this many seconds old (checked
-            on each append and by :meth:`sync_if_due`); ``None``: not by age.
+            on each append and by `sync_if_due`); ``None``: not by age.
         max_bytes: rotate before a record would make the file larger than this (0: never).
         backups: rotated files kept, ``path.1`` (newest) .. ``path.N``.
         clock: monotonic seconds.

@@ -6,11 +6,11 @@ are built, encoded with msgspec (one ``encode_lines`` per batch) and written wit
 the file is fsync'd is the ``fsync_*`` setting:
 
 ``durability="batch"`` (default)
-    Written every ``flush_interval`` seconds (a timer on the client's event loop; without a
-    running loop, by the next hook call after the interval), when ``flush_records`` are
-    buffered, on disconnect, on :meth:`AuditPlugin.close` and at interpreter exit. A process
-    kill loses at most the last ``flush_interval`` of records (those requests are then absent,
-    not reported). Cheapest: no system call on the request path.
+    Written every ``flush_interval`` seconds (a timer on the client's event loop; without a running
+    loop, by the next hook call after the interval), when ``flush_records`` are buffered, on
+    disconnect, on [`AuditPlugin.close`][krakenwire_audit.AuditPlugin.close] and at interpreter
+    exit. A process kill loses at most the last ``flush_interval`` of records (those requests are
+    then absent, not reported). Cheapest: no system call on the request path.
 ``durability="intent"``
     Each intent (with everything buffered before it) is written to the OS before its frame is
     written; outcomes are batched. A process kill (SIGKILL, crash) loses no request that may
@@ -53,6 +53,7 @@ __all__ = ["DURABILITY", "AuditPlugin", "from_env"]
 
 log = logging.getLogger("krakenwire_audit")
 DURABILITY = ("batch", "intent", "process")
+"""The ``durability`` levels of [AuditPlugin][krakenwire_audit.AuditPlugin], weakest first."""
 _time_ns = time.time_ns
 
 
@@ -107,16 +108,16 @@ class AuditPlugin:
             (see the module docs for what each survives).
         flush_interval: seconds between batch writes (``"batch"``; outcomes of ``"intent"``).
         flush_records: write as soon as this many records are buffered.
-        fsync_every: as for :class:`AuditLog` (fsync after this many records).
-        fsync_interval: as for :class:`AuditLog` (default: fsync in a background thread when
-            the oldest unsynced record is 1 s old, and on disconnect).
-        max_bytes: as for :class:`AuditLog` (rotate past this size).
-        backups: as for :class:`AuditLog` (rotated files kept).
+        fsync_every: as for [`AuditLog`][krakenwire_audit.AuditLog] (fsync after this many records).
+        fsync_interval: as for [`AuditLog`][krakenwire_audit.AuditLog] (default: fsync in a
+            background thread when the oldest unsynced record is 1 s old, and on disconnect).
+        max_bytes: as for [`AuditLog`][krakenwire_audit.AuditLog] (rotate past this size).
+        backups: as for [`AuditLog`][krakenwire_audit.AuditLog] (rotated files kept).
         run: the run id written in every record (default: pid and start time); a second
             client sharing this instance gets ``run + ".2"``, ...
 
     Attributes:
-        log: the :class:`AuditLog`. errors: records that could not be written.
+        log: the [`AuditLog`][krakenwire_audit.AuditLog]. errors: records that could not be written.
     """
 
     def __init__(
@@ -213,8 +214,8 @@ class AuditPlugin:
 
     @hookimpl
     def krakenwire_audit(self, request: Any, outcome: Any, elapsed_ns: int, context: Any) -> None:
-        """Buffer the outcome (see :func:`make_record`); with ``"process"`` durability, write
-        it to the OS now."""
+        """Buffer the outcome (see [`make_record`][krakenwire_audit.make_record]); with
+        ``"process"`` durability, write it to the OS now."""
         ts = _time_ns()
         run = self._ctx_run if context is self._ctx else self._run_of(context)
         self._items.append((request, ts, run, outcome, elapsed_ns))
@@ -295,7 +296,8 @@ class AuditPlugin:
 
 
 def from_env() -> AuditPlugin | None:
-    """The ``audit`` entry point: a fresh :class:`AuditPlugin` per client, configured by the
-    environment (see :meth:`AuditPlugin.from_env`), or ``None`` (nothing registered) when
-    ``KRAKENWIRE_AUDIT_PATH`` is unset."""
+    """The ``audit`` entry point: a fresh [`AuditPlugin`][krakenwire_audit.AuditPlugin] per client,
+    configured by the environment (see
+    [`AuditPlugin.from_env`][krakenwire_audit.AuditPlugin.from_env]), or ``None`` (nothing
+    registered) when ``KRAKENWIRE_AUDIT_PATH`` is unset."""
     return AuditPlugin.from_env()

@@ -11,7 +11,7 @@ every client, so a request is ``(run, req_id)``), ``req_id``, ``method``, ``ids`
 
 An intent adds ``kind`` and, when the view has them, ``symbol``, ``orders`` (one object per
 order placed or changed: ``side``, ``order_type``, ``order_qty``, ``limit_price`` as strings...)
-and ``timeout``. An outcome adds what :func:`make_record` documents.
+and ``timeout``. An outcome adds what [`make_record`][krakenwire_audit.make_record] documents.
 """
 
 from __future__ import annotations
@@ -127,9 +127,8 @@ def make_record(
         rec["outcome"] = "unknown"
     else:
         rec["outcome"] = "ok"
-        count = getattr(outcome, "count", None)
-        if count is None and hasattr(outcome, "cancelled"):
-            count = len(outcome.cancelled)
+        count = getattr(outcome, "count", None)  # every cancel result says count
+        if hasattr(outcome, "replies"):  # cancel_order: Kraken's per-order errors too
             errors = outcome.errors
             if errors:
                 rec["errors"] = list(errors)
@@ -156,7 +155,8 @@ def _token_of(request: Any) -> str | None:
 
 
 class _Intent(msgspec.Struct, omit_defaults=True):
-    """The batch encoder's intent record (same fields as :func:`intent_record`)."""
+    """The batch encoder's intent record (same fields as
+    [`intent_record`][krakenwire_audit.intent_record])."""
 
     ev: str
     ts: str
@@ -174,7 +174,7 @@ class _Intent(msgspec.Struct, omit_defaults=True):
 
 class _Ok(msgspec.Struct, omit_defaults=True):
     """The batch encoder's record of a plain successful result (same fields as
-    :func:`make_record`)."""
+    [`make_record`][krakenwire_audit.make_record])."""
 
     ev: str
     ts: str

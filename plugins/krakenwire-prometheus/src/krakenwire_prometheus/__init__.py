@@ -2,10 +2,11 @@
 
 Register ``PrometheusPlugin(port=...)`` through ``krakenwire.connect(plugins=[...])`` and call
 ``start()`` (or let the first ``connected`` event start it), or install the package: the
-``prometheus`` entry point is the factory :func:`from_env`, which registers a plugin serving
-``KRAKENWIRE_PROMETHEUS_PORT`` (nothing when it is unset). Registering this module itself still
-works (its hooks feed one process-wide default). Importing the module has no side effects and
-does not import prometheus_client (a CLI that never serves metrics does not pay for it).
+``prometheus`` entry point is the factory [`from_env`][krakenwire_prometheus.from_env], which
+registers a plugin serving ``KRAKENWIRE_PROMETHEUS_PORT`` (nothing when it is unset). Registering
+this module itself still works (its hooks feed one process-wide default). Importing the module has
+no side effects and does not import prometheus_client (a CLI that never serves metrics does not pay
+for it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ from krakenwire.hookspecs import hookimpl
 if TYPE_CHECKING:
     from ._plugin import LATENCY_BUCKETS, PrometheusPlugin
 
-__all__ = ["LATENCY_BUCKETS", "PrometheusPlugin", "default", "from_env", "reset_default"]
+__all__ = [
+    "KRAKENWIRE_ACTIVATION",
+    "LATENCY_BUCKETS",
+    "PrometheusPlugin",
+    "default",
+    "from_env",
+    "reset_default",
+]
+
+KRAKENWIRE_ACTIVATION = (
+    "KRAKENWIRE_PROMETHEUS_PORT=<port> (metrics served on KRAKENWIRE_PROMETHEUS_HOST, "
+    "default 127.0.0.1)"
+)
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""
 
 
 def __getattr__(name: str) -> Any:
@@ -62,11 +76,13 @@ def reset_default() -> None:
 
 @hookimpl
 def krakenwire_audit(request: Any, outcome: Any, elapsed_ns: int) -> None:
-    """Entry-point form of :meth:`PrometheusPlugin.krakenwire_audit`."""
+    """Entry-point form of
+    [`PrometheusPlugin.krakenwire_audit`][krakenwire_prometheus.PrometheusPlugin.krakenwire_audit]."""
     default().krakenwire_audit(request, outcome, elapsed_ns)
 
 
 @hookimpl
 def krakenwire_connection_event(event: str) -> None:
-    """Entry-point form of :meth:`PrometheusPlugin.krakenwire_connection_event`."""
+    """Entry-point form of
+    [`PrometheusPlugin.krakenwire_connection_event`][krakenwire_prometheus.PrometheusPlugin.krakenwire_connection_event]."""
     default().krakenwire_connection_event(event)

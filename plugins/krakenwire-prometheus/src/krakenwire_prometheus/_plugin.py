@@ -1,8 +1,8 @@
 """Request counts by method and outcome and latency histograms, served on a loopback port.
 
-Each :class:`PrometheusPlugin` owns a ``CollectorRegistry`` (not prometheus-client's global one),
-so several clients or tests never share or collide on metrics. The HTTP server is
-prometheus-client's own, bound to a loopback address only.
+Each [`PrometheusPlugin`][krakenwire_prometheus.PrometheusPlugin] owns a ``CollectorRegistry`` (not
+prometheus-client's global one), so several clients or tests never share or collide on metrics. The
+HTTP server is prometheus-client's own, bound to a loopback address only.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ LATENCY_BUCKETS = (
     2.5,
     10.0,
 )
+"""Histogram buckets of the request latency, in seconds (50 us .. several seconds)."""
 
 
 def _outcome(outcome: Any) -> str:
@@ -55,7 +56,7 @@ class PrometheusPlugin:
 
     Args:
         port: TCP port to serve ``/metrics`` on (0: an ephemeral one, read back from ``port``
-            after :meth:`start`); ``None``: do not serve (collect only).
+            after `start`); ``None``: do not serve (collect only).
         host: a loopback address; anything else raises ``ValueError``.
         namespace: metric name prefix.
 
@@ -159,9 +160,7 @@ class PrometheusPlugin:
         if kind != "vetoed":
             self.latency.labels(method, kind).observe(elapsed_ns / 1e9)
         if kind == "ok":
-            n = getattr(outcome, "count", None)
-            if n is None and hasattr(outcome, "cancelled"):
-                n = len(outcome.cancelled)
+            n = getattr(outcome, "count", None)  # every cancel result says count
             if isinstance(n, int) and n:
                 self.cancelled.labels(method).inc(n)
 

@@ -22,6 +22,7 @@ TIERS: dict[str, tuple[float, float]] = {
     "intermediate": (125.0, 2.34),
     "pro": (180.0, 3.75),
 }
+"""Kraken's tiers: name -> (counter threshold, decay per second), kraken-ws-v2.md section 6."""
 # Age bands in seconds since the order was created or last amended; >= 300 s costs nothing.
 _AGE_LIMITS = (5.0, 10.0, 15.0, 45.0, 90.0, 300.0)
 _AGE_COSTS: dict[str, tuple[int, ...]] = {

@@ -25,7 +25,9 @@ __all__ = ["CANCELS", "ORDER_ENTRY", "RiskPlugin"]
 # From krakenwire's method registry, never a list of our own (a method the registry adds is
 # classified there).
 CANCELS = kinds("cancel")
+"""The Kraken methods that cancel orders (never blocked unless asked: ``cap_cancels``)."""
 ORDER_ENTRY = kinds("entry")
+"""The Kraken methods that place or change orders (what the counter model and caps veto)."""
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -59,7 +61,8 @@ class RiskPlugin:
         clock: monotonic seconds, injectable for tests.
 
     Attributes:
-        counter: the :class:`RateCounter` (``None`` if off). ages: the :class:`OrderAges`.
+        counter: the [`RateCounter`][krakenwire_risk.RateCounter] (``None`` if off). ages: the
+            [`OrderAges`][krakenwire_risk.OrderAges].
         last_cancel_cost: ``{symbol: cost}`` of the last cancel checked.
         cancel_costs: recent ``(req_id, {symbol: cost})`` of cancels (the last 1000).
         vetoes: how many requests this plugin vetoed.

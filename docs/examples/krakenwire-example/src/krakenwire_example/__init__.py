@@ -1,7 +1,7 @@
 """krakenwire-example: a complete out-of-tree plugin, loaded through the ``krakenwire`` entry point.
 
 It vetoes any trading request that names an order id listed (comma-separated) in
-``$KRAKENWIRE_EXAMPLE_DENY``, and tallies every audited outcome in :data:`TALLY`. Nothing happens
+``$KRAKENWIRE_EXAMPLE_DENY``, and tallies every audited outcome in `TALLY`. Nothing happens
 at import: the environment is read when a hook runs.
 """
 
@@ -13,7 +13,10 @@ from typing import Any
 
 from krakenwire.hookspecs import Veto, hookimpl
 
-__all__ = ["TALLY", "krakenwire_audit", "krakenwire_check_request"]
+__all__ = ["KRAKENWIRE_ACTIVATION", "TALLY", "krakenwire_audit", "krakenwire_check_request"]
+
+KRAKENWIRE_ACTIVATION = "always, once installed; KRAKENWIRE_EXAMPLE_DENY=<id,...> vetoes those ids"
+"""What turns this entry point on: `krakenwire plugins` prints it as "activated by"."""
 
 #: ``(method, outcome kind)`` -> number of requests audited.
 TALLY: Counter[tuple[str, str]] = Counter()

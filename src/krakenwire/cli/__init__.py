@@ -3,13 +3,14 @@ orders, cancel everything, place an order, list open orders, run the demo, list 
 
 The trading commands (``cancel``, ``cancel-all``, ``add``, ``orders``) print only JSON on stdout,
 one object per line, with the same fields on every path; diagnostics go to stderr as text. Their
-exit codes (:data:`EXIT_CODES`) are the contract scripts test. See ``krakenwire --help``.
+exit codes (`EXIT_CODES`) are the contract scripts test. See ``krakenwire --help``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import math
 import os
@@ -18,40 +19,59 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from . import _cli_commands as commands
-from ._auth import CredentialsError
-from ._cli_args import positive_int, rest_url, seconds, userref, ws_url
-from ._cli_output import (
+from .. import __version__
+from .._auth import CredentialsError
+from .._stdfds import hold_std_fds
+from ..errors import AuthError, KrakenwireError, ValidationError
+from . import _commands as commands
+from ._args import positive_int, rest_url, seconds, userref, ws_url
+from ._inflight import InFlight, run_interruptible
+from ._output import (
     EXIT_BAD_INPUT,
     EXIT_BROKEN_PIPE,
     EXIT_CODES,
     EXIT_INTERRUPTED,
     EXIT_REJECTED,
     EXIT_UNKNOWN,
+    Stdout,
 )
-from .errors import AuthError, ConnectionClosed, KrakenwireError, ValidationError
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
 
-def _guarded(name: str, coro: Any) -> int:
-    """Run a command's coroutine; map the errors that escape it to an exit code and one line
-    of text on stderr (never a traceback)."""
+def _guarded(name: str, command: Any, args: argparse.Namespace) -> int:
+    """Run a trading command (interruptible: see ``_inflight.py``); map the errors that escape
+    it to an exit code and one line of text on stderr (never a traceback). An error before any
+    request was sent (refused connection, token request, credentials) is exit 2: nothing was
+    sent, so nothing is unknown."""
+    flight = InFlight(name)
+    Stdout.divert = name != "orders"
     try:
-        code: int = _run(coro)
+        code: int = _run(run_interruptible(command(args, flight), flight))
     except (ValidationError, CredentialsError) as exc:
         print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
         return EXIT_BAD_INPUT
     except AuthError as exc:
-        print(f"krakenwire {name}: {exc}", file=sys.stderr)
+        print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
         return EXIT_REJECTED
-    except ConnectionClosed as exc:
-        print(f"krakenwire {name}: {exc}", file=sys.stderr)
-        return EXIT_UNKNOWN
-    except KrakenwireError as exc:
+    except (KrakenwireError, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        if not flight.sent:
+            print(f"krakenwire {name}: {exc} (nothing was sent)", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"krakenwire {name}: {exc} (the outcome is unknown)", file=sys.stderr)
         return EXIT_UNKNOWN
+    except Exception as exc:
+        if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):
+            raise
+        what = "nothing was sent" if not flight.sent else "the outcome is unknown"
+        print(
+            f"krakenwire {name}: unexpected error: {type(exc).__name__}: {exc} "
+            f"({what}; KRAKENWIRE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT if not flight.sent else EXIT_UNKNOWN
     return code
 
 
@@ -109,7 +129,7 @@ def _run(coro: Any) -> Any:
 
 def _bench_module() -> Any:
     try:
-        return importlib.import_module("krakenwire._bench_cli")
+        return importlib.import_module("krakenwire.cli._bench")
     except ImportError:  # pragma: no cover - part of the package
         return None
 
@@ -142,10 +162,13 @@ output:
   `sim` prints its URL, REST URL, token and API key as text, or one JSON object with --json;
   `demo`, `plugins` and `bench` print text for people.
 
-exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, then 1, then 4):
+exit codes (cancel, cancel-all, add, orders; the worst outcome decides: 3, 1, 2, then 4):
 {_exit_codes_text()}
-  130  interrupted (Ctrl-C)
-  141  stdout closed before everything was written (e.g. `| head`); nothing on stderr
+  130  interrupted (Ctrl-C, SIGTERM) with nothing in flight; with requests in flight it is
+       3, after one outcome "unknown" JSON line per request in flight
+  141  orders: stdout closed before everything was written (e.g. `| head`); nothing on
+       stderr. cancel, cancel-all and add never lose a line: one stdout cannot take
+       (closed, `>&-`, or its reader gone) goes to stderr, and the exit code is the outcome's
 
 environment:
   KRAKEN_API_KEY, KRAKEN_API_SECRET     credentials for a token when --token is not given
@@ -167,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    from .sim import _cli as sim_cli
+    from ..sim import _cli as sim_cli
 
     sp = sub.add_parser(
         "sim",
@@ -175,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the local Kraken Spot WebSocket v2 simulator (and its REST token "
         "endpoint) on loopback until SIGINT/SIGTERM. Prints the ws:// URL, the REST URL, a "
         "token, and an API key and secret, as text or as one JSON object (--json).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sim_cli.add_arguments(sp)
 
@@ -184,9 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cancel orders: 1 id is one cancel_order, 2..50 ids one batch_cancel, more "
         "ids ceil(n/50) batch_cancels all written before any reply is awaited. Prints one "
         "JSON line per wire request (fields in `krakenwire --help`). Exit 0 when every id was "
-        "cancelled, 4 when Kraken cancelled fewer than named, 1 rejected, 2 bad input, "
-        "3 unknown outcome.",
-        formatter_class=fmt,
+        "cancelled, 4 when Kraken cancelled fewer than named, 1 rejected, 2 nothing was sent, "
+        "3 unknown outcome (also on Ctrl-C or SIGTERM with a request in flight: one "
+        'outcome "unknown" line per request in flight; 130 when nothing was).',
     )
     _connection_options(cp)
     cp.add_argument(
@@ -206,9 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
         "cancel-all",
         help="cancel every open order of the account; one JSON line",
         description="Send cancel_all: cancel every open order of the account. Prints one JSON "
-        "line with the count Kraken reports.",
+        "line with the count Kraken reports. With --symbol: cancel the open orders of those "
+        "pairs only (from the executions snapshot, as `cancel` does with their ids: one line "
+        "per wire request, same fields and exit codes; nothing sent when none is open).",
     )
     _connection_options(cap)
+    cap.add_argument(
+        "--symbol",
+        action="append",
+        metavar="PAIR",
+        help="only the open orders of this pair (e.g. BTC/USD); repeat for several",
+    )
 
     op = sub.add_parser(
         "orders",
@@ -272,12 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "plugins",
-        help="list the plugins a client would load and the hooks each implements",
-        description="List the plugins connect() would load from this environment (the "
-        "krakenwire entry points, $KRAKENWIRE_PLUGINS, $KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD) "
-        "and the hooks each implements. Exit 1 if one failed to load.",
+        help="list every installed plugin, active or not, what activates it and its hooks",
+        description="List every installed krakenwire entry point, active or not: whether "
+        "connect() would load it from this environment ($KRAKENWIRE_PLUGINS, "
+        "$KRAKENWIRE_DISABLE_PLUGIN_AUTOLOAD, its own configuration), what activates it "
+        "(e.g. KRAKENWIRE_AUDIT_PATH=<file>) and the hooks it implements. Exit 1 if one "
+        "failed to load.",
     )
-    from . import _check  # krakenwire check (issue 18): its own module, one registration
+    from .. import _check  # krakenwire check (issue 18): its own module, one registration
 
     _check.add_arguments(sub)
     bp = sub.add_parser(
@@ -307,7 +341,7 @@ def _sim_problem(args: argparse.Namespace) -> str | None:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "sim":
-        from .sim import _cli as sim_cli
+        from ..sim import _cli as sim_cli
 
         if (problem := _sim_problem(args)) is not None:
             print(f"krakenwire sim: error: {problem}", file=sys.stderr)
@@ -321,7 +355,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code = _run(run_demo(args.orders, args.rounds, args.samples))
         return code
     if args.command == "plugins":
-        from ._plugins_cli import run as plugins_run
+        from ._plugins import run as plugins_run
 
         return plugins_run(args)
     if args.command == "bench":
@@ -331,15 +365,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         return int(bench_cli.run(args))
     if args.command == "check":
-        from . import _check
+        from .. import _check
 
         return int(_run(_check.main(args)))
     if args.command == "orders":
-        return _guarded("orders", commands.orders(args))
+        return _guarded("orders", commands.orders, args)
     if args.command == "add":
-        return _guarded("add", commands.add(args))
+        return _guarded("add", commands.add, args)
     if args.command == "cancel-all":
-        return _guarded("cancel-all", commands.cancel_all(args))
+        return _guarded("cancel-all", commands.cancel_all, args)
     if args.command == "cancel":
         if not args.order_ids and not args.cl_ord_id:
             print(
@@ -351,13 +385,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_BAD_INPUT
-        return _guarded("cancel", commands.cancel(args))
+        return _guarded("cancel", commands.cancel, args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_BAD_INPUT  # pragma: no cover
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see ``krakenwire --help``)."""
+    if hold_std_fds():  # no socket may get fd 0-2 (libuv aborts): see _stdfds.py
+        Stdout.closed = True
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
     if args.command is None:
@@ -371,7 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`krakenwire orders | head -1`): stop quietly, as shell tools
         # do, and keep Python from complaining when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return EXIT_BROKEN_PIPE
     except Exception as exc:
         if os.environ.get("KRAKENWIRE_DEBUG", "") in ("1", "true", "yes"):

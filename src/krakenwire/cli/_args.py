@@ -1,4 +1,4 @@
-"""Argument types of :mod:`krakenwire.cli`: every value is checked by argparse, before anything
+"""Argument types of `krakenwire.cli`: every value is checked by argparse, before anything
 connects, so a bad one exits 2 with a one-line message and a usage line (never a traceback)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import argparse
 import math
 from urllib.parse import urlsplit
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 __all__ = ["positive_int", "rest_url", "seconds", "userref", "ws_url"]
 
@@ -48,7 +48,7 @@ def checked_url(text: str, schemes: tuple[str, ...]) -> str:
 
 def ws_url(text: str) -> str:
     url = checked_url(text, ("ws", "wss"))
-    from ._config import check_url
+    from .._config import check_url
 
     try:
         check_url(url)  # ws:// only to loopback: a token never travels unencrypted
@@ -58,7 +58,14 @@ def ws_url(text: str) -> str:
 
 
 def rest_url(text: str) -> str:
-    return checked_url(text, ("https", "http"))
+    url = checked_url(text, ("https", "http"))
+    from .._auth import check_rest_url
+
+    try:
+        check_rest_url(url)  # http:// only to loopback: a signed request never travels plain
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return url
 
 
 def userref(text: str) -> int:

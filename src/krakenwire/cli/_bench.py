@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _root() -> Path | None:
-    for cand in (Path(__file__).resolve().parents[2], Path.cwd()):
+    for cand in (Path(__file__).resolve().parents[3], Path.cwd()):
         if (cand / "bench" / "__main__.py").is_file():
             return cand
     return None

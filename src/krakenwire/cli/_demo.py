@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._connect import connect
-from .client import Client
-from .protocol._events import ChannelFrame
-from .sim import SimConfig, Simulator
+from .._connect import connect
+from ..client import Client
+from ..protocol._events import ChannelFrame
+from ..sim import SimConfig, Simulator
 
 # The market on, as users should see it: a step every 50 ms, quotes a few ticks from the price
 # fill now and then, and 2 % of cancels race a fill.
