@@ -69,6 +69,7 @@ from .errors import (
     ValidationError,
 )
 from .hookspecs import Veto, hookimpl
+from .market import Book, BookInvalid, MarketData, connect_market
 
 __version__ = "0.1.0"
 
@@ -80,6 +81,8 @@ __all__ = [
     "BatchAddItem",
     "BatchAddResult",
     "BatchCancelResult",
+    "Book",
+    "BookInvalid",
     "CancelAfterKeeper",
     "CancelAfterResult",
     "CancelAllResult",
@@ -110,6 +113,7 @@ __all__ = [
     "KrakenAPIError",
     "KrakenwireError",
     "LocalProtocolError",
+    "MarketData",
     "NotConnected",
     "NotExecuted",
     "OpenOrder",
@@ -138,6 +142,7 @@ __all__ = [
     "ValidationError",
     "Veto",
     "connect",
+    "connect_market",
     "format_timestamp",
     "hookimpl",
     "parse_timestamp",

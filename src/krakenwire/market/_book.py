@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import KrakenwireError
 
-__all__ = ["EXACT_LIMIT", "Book", "BookInvalid", "Inexact", "checksum_text", "units"]
+__all__ = ["EXACT_LIMIT", "Book", "BookInvalid", "Inexact", "checksum_text"]
 
 EXACT_LIMIT = 2**51  # float -> integer units is exact below this (see the module docstring)
 
@@ -49,18 +49,6 @@ class BookInvalid(KrakenwireError):
 
 class Inexact(ValueError):
     """A decoded float is too large to convert to integer units exactly."""
-
-
-def units(value: Any, scale: int) -> int:
-    """``value`` (float or Decimal) in integer units of ``1/scale``.
-
-    Raises:
-        Inexact: a float at or beyond :data:`EXACT_LIMIT` units.
-    """
-    u = round(value * scale)
-    if u >= EXACT_LIMIT and type(value) is float:
-        raise Inexact(value)
-    return int(u)
 
 
 def checksum_text(asks: Sequence[tuple[int, int]], bids: Sequence[tuple[int, int]]) -> str:
@@ -132,8 +120,8 @@ class Book:
     def set_precision(self, price_precision: int, qty_precision: int) -> None:
         self.price_precision = price_precision
         self.qty_precision = qty_precision
-        self._ps = 10**price_precision
-        self._qs = 10**qty_precision
+        self._ps: int = 10**price_precision
+        self._qs: int = 10**qty_precision
 
     def _clear(self) -> None:
         # Asks keyed by price units, ascending; bids keyed by NEGATED price units, so both
@@ -172,7 +160,9 @@ class Book:
         if data.bids:
             _side(data.bids, self._bids, self._bq, self._bseg, ps, qs, depth, -1)
         aseg, bseg = self._aseg, self._bseg
-        text = "".join([*map(aseg.__getitem__, self._asks[:10]), *map(bseg.__getitem__, self._bids[:10])])
+        text = "".join(
+            [*map(aseg.__getitem__, self._asks[:10]), *map(bseg.__getitem__, self._bids[:10])]
+        )
         got = zlib.crc32(text.encode())
         want = data.checksum
         self.checksum = want if want is not None else got

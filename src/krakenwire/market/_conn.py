@@ -286,7 +286,9 @@ class MarketData:
 
     # ---- subscriptions ----------------------------------------------------------------------
 
-    def _send_sub(self, channel: str, symbols: list[str], method: str = "subscribe", **params: Any) -> int:
+    def _send_sub(
+        self, channel: str, symbols: list[str], method: str = "subscribe", **params: Any
+    ) -> int:
         self._req_id += 1
         rid = self._req_id
         if channel != "instrument":
@@ -313,7 +315,9 @@ class MarketData:
         p = self._pending.get(reply.req_id) if reply.req_id is not None else None
         if p is None:
             if reply.success is False:
-                log.warning("krakenwire market %s: %s refused: %s", self.url, reply.method, reply.error)
+                log.warning(
+                    "krakenwire market %s: %s refused: %s", self.url, reply.method, reply.error
+                )
             return
         result = reply.result or {}
         symbol = result.get("symbol") or reply.symbol
@@ -327,7 +331,9 @@ class MarketData:
             p.left.clear()
         if not p.left and not p.future.done():
             if p.errors:
-                p.future.set_exception(KrakenAPIError("; ".join(p.errors), req_id=reply.req_id, method=reply.method))
+                p.future.set_exception(
+                    KrakenAPIError("; ".join(p.errors), req_id=reply.req_id, method=reply.method)
+                )
             else:
                 p.future.set_result(None)
 
@@ -354,10 +360,14 @@ class MarketData:
         for s in syms:
             if s not in self.instruments:
                 raise ValidationError(
-                    f"{s!r} is not a pair Kraken's instrument channel lists", field="symbol", value=s
+                    f"{s!r} is not a pair Kraken's instrument channel lists",
+                    field="symbol",
+                    value=s,
                 )
             if s in self.books:
-                raise ValidationError(f"the {s} book is already subscribed", field="symbol", value=s)
+                raise ValidationError(
+                    f"the {s} book is already subscribed", field="symbol", value=s
+                )
         out = []
         for s in syms:
             pair = self.instruments[s]
@@ -397,7 +407,9 @@ class MarketData:
         await self._request("ticker", syms)
         self._tickers.update(syms)
 
-    async def subscribe_trade(self, symbols: str | Iterable[str], *, snapshot: bool = False) -> None:
+    async def subscribe_trade(
+        self, symbols: str | Iterable[str], *, snapshot: bool = False
+    ) -> None:
         """Subscribe to ``trade``: one :class:`Trade` per trade in :meth:`stream` (with
         ``snapshot``, the last 50 first)."""
         syms = self._symbols(symbols)

@@ -82,7 +82,8 @@ class SimBook:
     def checksum(self) -> int:
         asks, bids = self.top(10)
         text = "".join(
-            _text(p, self.pp).replace(".", "").lstrip("0") + _text(q, self.qp).replace(".", "").lstrip("0")
+            _text(p, self.pp).replace(".", "").lstrip("0")
+            + _text(q, self.qp).replace(".", "").lstrip("0")
             for p, q in (*asks, *bids)
         )
         return zlib.crc32(text.encode("ascii"))
@@ -132,11 +133,19 @@ class SimBook:
             del self.asks[p]
         # fill the gap between the mid and the old best level on each side
         k = 1
-        while mid - k * tick not in self.bids and k <= 50 and (not self.bids or mid - k * tick > max(self.bids)):
+        while (
+            mid - k * tick not in self.bids
+            and k <= 50
+            and (not self.bids or mid - k * tick > max(self.bids))
+        ):
             self.bids[mid - k * tick] = self._qty()
             k += 1
         k = 1
-        while mid + k * tick not in self.asks and k <= 50 and (not self.asks or mid + k * tick < min(self.asks)):
+        while (
+            mid + k * tick not in self.asks
+            and k <= 50
+            and (not self.asks or mid + k * tick < min(self.asks))
+        ):
             self.asks[mid + k * tick] = self._qty()
             k += 1
 

@@ -142,7 +142,9 @@ class PublicHub:
         self.pairs = pairs(cfg)
         self.books: dict[str, SimBook] = {}
         self.conns: dict[PublicConn, None] = {}
-        self.trades: dict[str, deque[dict[str, Any]]] = {s: deque(maxlen=_TRADES_KEPT) for s in self.pairs}
+        self.trades: dict[str, deque[dict[str, Any]]] = {
+            s: deque(maxlen=_TRADES_KEPT) for s in self.pairs
+        }
         self.volume: dict[str, int] = dict.fromkeys(self.pairs, 0)
         self._trade_id: dict[str, int] = dict.fromkeys(self.pairs, 0)
         self.updates = 0  # book update steps (per symbol), the fault switches count these
@@ -220,12 +222,16 @@ class PublicHub:
         depths = {c.books[symbol] for c in self.conns if symbol in c.books}
         if not depths:
             return
-        drop = self.drop_next > 0 or (cfg.book_drop_every is not None and n % cfg.book_drop_every == 0)
+        drop = self.drop_next > 0 or (
+            cfg.book_drop_every is not None and n % cfg.book_drop_every == 0
+        )
         corrupt = self.corrupt_next > 0 or (
             cfg.book_corrupt_every is not None and n % cfg.book_corrupt_every == 0
         )
         delay = self.delay_next or (
-            cfg.book_delay if cfg.book_delay_every is not None and n % cfg.book_delay_every == 0 else 0.0
+            cfg.book_delay
+            if cfg.book_delay_every is not None and n % cfg.book_delay_every == 0
+            else 0.0
         )
         self.drop_next = max(0, self.drop_next - 1)
         self.corrupt_next = max(0, self.corrupt_next - 1) if not drop else self.corrupt_next
@@ -245,9 +251,9 @@ class PublicHub:
         if drop:
             return  # the book moved, subscribers never hear of it: their next checksum fails
         for conn in self.conns:
-            depth = conn.books.get(symbol)
-            if depth is not None:
-                conn.send(frames[depth], delay)
+            wanted = conn.books.get(symbol)
+            if wanted is not None:
+                conn.send(frames[wanted], delay)
                 self.updates_sent += 1
 
     def _trade(self, symbol: str, book: SimBook) -> None:
@@ -273,8 +279,10 @@ class PublicHub:
 
     def _ticker_row(self, symbol: str, book: SimBook) -> dict[str, Any]:
         b, bq, a, aq = book.best()
-        last = self.trades[symbol][-1]["price"] if self.trades[symbol] else msgspec.Raw(
-            book.price_text(book.mid).encode()
+        last = (
+            self.trades[symbol][-1]["price"]
+            if self.trades[symbol]
+            else msgspec.Raw(book.price_text(book.mid).encode())
         )
         raw = msgspec.Raw
         return {
@@ -293,11 +301,15 @@ class PublicHub:
             "timestamp": clock.text(time.time_ns()),
         }
 
-    def _send_ticker(self, symbol: str, book: SimBook, kind: str, only: PublicConn | None = None) -> None:
+    def _send_ticker(
+        self, symbol: str, book: SimBook, kind: str, only: PublicConn | None = None
+    ) -> None:
         targets = [only] if only is not None else [c for c in self.conns if symbol in c.tickers]
         if not targets:
             return
-        frame = ENCODER.encode({"channel": "ticker", "type": kind, "data": [self._ticker_row(symbol, book)]})
+        frame = ENCODER.encode(
+            {"channel": "ticker", "type": kind, "data": [self._ticker_row(symbol, book)]}
+        )
         for conn in targets:
             conn.send(frame)
 
@@ -344,7 +356,11 @@ class PublicHub:
             self._instrument(conn, method, rid, params, t_in)
             return
         symbols = params.get("symbol")
-        if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+        if (
+            not isinstance(symbols, list)
+            or not symbols
+            or not all(isinstance(s, str) for s in symbols)
+        ):
             self._reply(conn, method, rid, t_in, error=INVALID, channel=channel)
             return
         depth = params.get("depth", 10)
@@ -367,12 +383,27 @@ class PublicHub:
         t_in: str,
     ) -> None:
         if symbol not in self.pairs:
-            self._reply(conn, method, rid, t_in, error=f"Currency pair not supported {symbol}", symbol=symbol)
+            self._reply(
+                conn,
+                method,
+                rid,
+                t_in,
+                error=f"Currency pair not supported {symbol}",
+                symbol=symbol,
+            )
             return
-        subs: Any = conn.books if channel == "book" else conn.tickers if channel == "ticker" else conn.trades
+        subs: Any = (
+            conn.books
+            if channel == "book"
+            else conn.tickers
+            if channel == "ticker"
+            else conn.trades
+        )
         if method == "unsubscribe":
             if symbol not in subs:
-                self._reply(conn, "subscribe", rid, t_in, error="Subscription Not Found", symbol=symbol)
+                self._reply(
+                    conn, "subscribe", rid, t_in, error="Subscription Not Found", symbol=symbol
+                )
                 return
             subs.pop(symbol) if channel == "book" else subs.discard(symbol)
             result: dict[str, Any] = {"channel": channel, "symbol": symbol}
@@ -410,10 +441,19 @@ class PublicHub:
                 rows = list(self.trades[symbol])
                 conn.send(ENCODER.encode({"channel": "trade", "type": "snapshot", "data": rows}))
 
-    def _instrument(self, conn: PublicConn, method: str, rid: int | None, params: dict[str, Any], t_in: str) -> None:
+    def _instrument(
+        self, conn: PublicConn, method: str, rid: int | None, params: dict[str, Any], t_in: str
+    ) -> None:
         if method == "unsubscribe":
             if not conn.instrument:
-                self._reply(conn, "subscribe", rid, t_in, error="Subscription Not Found", channel="instrument")
+                self._reply(
+                    conn,
+                    "subscribe",
+                    rid,
+                    t_in,
+                    error="Subscription Not Found",
+                    channel="instrument",
+                )
                 return
             conn.instrument = False
             self._reply(conn, method, rid, t_in, result={"channel": "instrument"})
@@ -463,4 +503,3 @@ class PublicHub:
         if self.engine.config.strict_path and request.path.split(b"?", 1)[0] != b"/v2":
             return None
         return PublicConn(self)
-
