@@ -73,6 +73,9 @@ class Book:
         checksum: Kraken's checksum of the last frame applied.
         mismatches: checksum mismatches seen on this book since the connection was opened.
         reason: why the book is invalid (empty while valid).
+        received_ns: ``time.monotonic_ns()`` when the frame of the last change arrived (taken
+            as picows handed it over): ``time.monotonic_ns() - book.received_ns`` after a
+            cancel was written is the client's own tick-to-cancel.
         price_precision, qty_precision: the pair's decimals (from the ``instrument`` channel).
     """
 
@@ -85,6 +88,7 @@ class Book:
         "checksum",
         "mismatches",
         "reason",
+        "received_ns",
         "price_precision",
         "qty_precision",
         "_ps",
@@ -106,6 +110,7 @@ class Book:
         self.timestamp: str | None = None
         self.checksum = 0
         self.mismatches = 0
+        self.received_ns = 0
         self.set_precision(price_precision, qty_precision)
         self._clear()
 

@@ -149,6 +149,7 @@ class Feed(picows.WSListener):
             if book is None:
                 stats.ignored_updates += 1  # unsubscribed meanwhile
                 continue
+            book.received_ns = self.last_rx_ns
             if snapshot:
                 stats.snapshots += 1
                 try:
