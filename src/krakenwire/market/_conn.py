@@ -499,13 +499,17 @@ async def connect_market(
             ``book_invalid``.
         timeout: seconds for the handshake and each subscribe.
         reconnect: re-establish the connection (and every subscription) after a drop.
-        liveness_timeout, ping_timeout, keepalive_interval: as for :func:`krakenwire.connect`.
-        backoff_base, backoff_cap: reconnect delays.
+        liveness_timeout: no frame for this long -> a ping; no answer within
+            ``ping_timeout`` -> the socket is dropped and re-established.
+        ping_timeout: seconds to wait for anything after the liveness ping.
+        keepalive_interval: ping when nothing was sent for this long.
+        backoff_base: the first reconnect delay (capped, jittered exponential backoff).
+        backoff_cap: the longest reconnect delay.
         ssl_context: for ``wss://``; the default verifies certificates.
 
     Raises:
-        ValidationError: a bad argument. ConnectError: the connection or the instrument
-        subscription failed.
+        ValidationError: a bad argument.
+        ConnectError: the connection or the instrument subscription failed.
     """
     check_url(url)
     for name, value in (
