@@ -23,6 +23,9 @@ when the best bid has moved ``TICKS/2`` ticks from where it last pulled, send a 
   the frame callback (two sockets, as in production);
 - ``krakenwire-await``: ``async for book in market.stream("book")`` and ``await
   client.batch_cancel(ids)``;
+- ``krakenwire-market``: krakenwire's market data (``connect_market(on_book=...)``) writing the
+  hand-written client's pre-built cancel frame on a bare picows trading socket: the market-data
+  path alone, without the trading client's request building;
 - ``picows``: a hand-written picows + msgspec client: its own Structs, a dict-and-sorted-list
   book in integer units, the checksum, and a pre-built cancel frame;
 - ``kraken-sdk``: python-kraken-sdk's ``SpotOrderBookClient`` (its book and checksum) whose
@@ -61,7 +64,7 @@ TICKS = 10  # the mid jumps this many ticks at a trigger
 SYMBOL = "BTC/USD"
 IDS = [f"OTICK{i:02d}-XXXXX-XXXXXX" for i in range(10)]
 TOKEN = "bench-tick-token"
-CLIENTS = ["picows", "krakenwire-cb", "krakenwire-await", "kraken-sdk"]
+CLIENTS = ["picows", "krakenwire-market", "krakenwire-cb", "krakenwire-await", "kraken-sdk"]
 PLAN = {
     "quiet": {"frames": 2000, "trigger": 10, "burst": 1, "period": 0.002},
     "flood": {"frames": 60000, "trigger": 200, "burst": 20, "period": 0.001},
@@ -348,6 +351,36 @@ class Trigger:
         return False
 
 
+async def client_krakenwire_market(srv: dict[str, Any], stop: asyncio.Event) -> Meter:
+    import krakenwire
+
+    meter, trig = Meter(), Trigger()
+    trade, _ = await picows.ws_connect(_Quiet, srv["url"])
+    trade.send(
+        TEXT, _enc({"method": "subscribe", "params": {"channel": "executions", "token": TOKEN}})
+    )
+    cancel = _enc(
+        {"method": "batch_cancel", "params": {"orders": IDS, "token": TOKEN}, "req_id": 1}
+    )
+
+    def on_book(book: krakenwire.Book) -> None:
+        meter.tick()
+        if book.valid and book.updates and trig.moved(book.best_bid):
+            trade.send(TEXT, cancel)
+
+    market = await krakenwire.connect_market(
+        srv["url"],
+        on_book=on_book,
+        reconnect=False,
+        on_state=lambda c: stop.set() if c.state in ("disconnected", "closed") else None,
+    )
+    await market.subscribe_book(SYMBOL, depth=10)
+    await stop.wait()
+    await market.close()
+    trade.disconnect()
+    return meter
+
+
 async def client_krakenwire(srv: dict[str, Any], awaitable: bool, stop: asyncio.Event) -> Meter:
     import krakenwire
 
@@ -546,6 +579,8 @@ async def run_client(name: str, srv: dict[str, Any], cpu: int) -> int:
     stop = asyncio.Event()
     if name == "picows":
         meter = await client_picows(srv, stop)
+    elif name == "krakenwire-market":
+        meter = await client_krakenwire_market(srv, stop)
     elif name.startswith("krakenwire"):
         meter = await client_krakenwire(srv, name.endswith("await"), stop)
     else:
@@ -649,6 +684,14 @@ def verdicts(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if ref and cb:
             r = cb / ref
             out[f"{mode} p50 krakenwire-cb / picows"] = (
+                r,
+                TARGETS["p50_vs_picows"],
+                r <= TARGETS["p50_vs_picows"],
+            )
+        mk = by.get("krakenwire-market", {}).get("p50")
+        if ref and mk:
+            r = mk / ref
+            out[f"{mode} p50 krakenwire-market / picows"] = (
                 r,
                 TARGETS["p50_vs_picows"],
                 r <= TARGETS["p50_vs_picows"],
