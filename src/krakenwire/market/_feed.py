@@ -127,7 +127,11 @@ class Feed(picows.WSListener):
         try:
             msg = (self._exact if self.exact else self._fast).decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError):
-            self._not_channel(payload)
+            try:
+                self._not_channel(payload)
+            except Exception:  # never let a reply (or a bug) kill the socket
+                stats.callback_errors += 1
+                log.exception("krakenwire market: error while handling a reply (carrying on)")
             return
         try:
             t = type(msg)
