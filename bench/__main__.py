@@ -15,7 +15,11 @@ worker process (``bench/worker.py``):
    flight, with and without ``standby=True``, and hedged vs plain cancels with jitter on one
    socket; the simulator runs inside that one process (fate latencies in ms, not client CPU).
 
-``--only standby`` (or any comma-separated list of reflector, cli, simulator, standby) runs
+4. Tick-to-cancel (``bench/tick_to_cancel.py``, not in ``--ci``): a book frame out of the server
+   to the cancel it triggers back in, quiet and under a flood of book updates, and the CPU per
+   book update with its checksum, for krakenwire, a hand-written client and python-kraken-sdk.
+
+``--only tick`` (or any comma-separated list of reflector, cli, simulator, standby, tick) runs
 some sections; such a partial run writes its results under ``bench/results/`` only.
 
 Each scenario runs in several rounds; within a round the clients take turns in a rotating
@@ -38,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import figures, gate, report
+from . import figures, gate, report, tick_to_cancel
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -124,6 +128,7 @@ def plan(mode: str, n: int | None) -> dict[str, Any]:
             "failover": {"trials": 10 if mode == "quick" else 30, "inflight": 64},
             "hedging": {"n": 300 if mode == "quick" else 1000, "blocks": 5, "warmup": 20},
         },
+        "tick": {"rounds": 1 if mode == "quick" else 3},
         "simulator": {
             "rounds": 3,
             "scenarios": [
@@ -288,7 +293,23 @@ def run_standby(spec: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-SECTIONS = ("reflector", "cli", "simulator", "standby")
+SECTIONS = ("reflector", "cli", "simulator", "standby", "tick")
+
+
+def run_tick(spec: dict[str, Any]) -> dict[str, Any]:
+    """``bench/tick_to_cancel.py`` (its own server and client processes); one JSON line."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.tick_to_cancel", json.dumps(spec)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=1800,
+    )
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        return {"error": f"bench.tick_to_cancel exited {out.returncode} with no result"}
+    res: dict[str, Any] = json.loads(lines[-1])
+    return res
 
 
 def sections_of(pl: dict[str, Any], only: str | None) -> list[str]:
@@ -405,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     cli: dict[str, Any] | None = None
     standby: dict[str, Any] | None = None
+    tick: dict[str, Any] | None = None
     if "reflector" in sections or "cli" in sections:
         refl = Proc(["-m", "bench.reflector"], "reflector")
         try:
@@ -435,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"standby: {standby['error']}", flush=True)
         standby["targets"] = figures.standby_targets(standby)
         print(f"standby done ({time.monotonic() - t0:.0f} s)", flush=True)
+    if "tick" in sections:
+        tick = run_tick(pl["tick"])
+        print(f"tick-to-cancel done ({time.monotonic() - t0:.0f} s)", flush=True)
     now = dt.datetime.now(dt.UTC)
     summary: dict[str, Any] = {
         "date": now.isoformat(timespec="seconds"),
@@ -461,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "cli": cli,
         "standby": standby,
+        "tick_to_cancel": tick,
         "seconds": round(time.monotonic() - t0, 1),
     }
     summary["targets"] = figures.targets(summary["raw"], cli)
@@ -473,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         stem += "-only-" + "+".join(sections)
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=1))
     table = report.table(summary)
+    if tick is not None:
+        table += "\n" + tick_to_cancel.table(tick)
     (RESULTS / ("latest-ci.md" if args.ci else "latest.md")).write_text(table)
     png = RESULTS / f"{stem}.png"
     if not report.plot(summary, png):

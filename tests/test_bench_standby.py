@@ -94,7 +94,7 @@ def test_standby_targets_when_not_run_or_failed():
 
 def test_only_selects_sections_and_ci_has_no_standby():
     full = runner.plan("full", None)
-    assert runner.sections_of(full, None) == ["reflector", "cli", "simulator", "standby"]
+    assert runner.sections_of(full, None) == ["reflector", "cli", "simulator", "standby", "tick"]
     assert runner.sections_of(full, "standby") == ["standby"]
     assert runner.sections_of(full, "standby,reflector") == ["reflector", "standby"]
     ci = runner.plan("ci", None)

@@ -6,9 +6,9 @@ import json
 import os
 import signal
 import socket
-import time
 import subprocess
 import sys
+import time
 
 from tests.test_cli import cli, lines, open_orders, sim_proc  # noqa: F401 - sim_proc: fixture
 

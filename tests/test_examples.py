@@ -25,6 +25,7 @@ RUNS = {
     "risk_plugin.py": ([], 0, "vetoed, nothing sent"),
     "audit_reader.py": ([], 1, "UNKNOWN outcome: batch_cancel"),  # the sample has one
     "reconnect_reconcile.py": ([], 0, "60 open, re-cancelled 60"),
+    "quoter.py": (["--rounds", "3"], 0, "quotes still open: 0"),
 }
 
 
@@ -83,6 +84,28 @@ def test_example_against_a_simulator_in_another_process(sim_info, script, args, 
     r = _run(script, "--url", sim_info["url"], "--token", sim_info["token"], *args)
     assert r.returncode == 0, r.stdout + r.stderr
     assert expect in r.stdout
+
+
+def test_quoter_against_a_simulator_in_another_process():
+    """Its trading and market-data URLs from ``krakenwire sim --market --json``."""
+    cmd = [PY, "-m", "krakenwire.sim", "--json", "--market", "--market-interval", "0.02"]
+    cmd += ["--book-interval", "0.005"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_env())
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        r = _run(
+            "quoter.py",
+            *("--url", info["url"], "--token", info["token"]),
+            *("--public-url", info["public_url"], "--rounds", "2"),
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "quotes still open: 0" in r.stdout and "round 2: mid moved" in r.stdout
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_examples_refuse_a_real_url_without_live():

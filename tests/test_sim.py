@@ -555,7 +555,9 @@ def test_cli_json_line_and_sigterm() -> None:
             assert proc.stdout is not None
             info = json.loads(proc.stdout.readline())
             keys = {"url", "base_url", "rest_url", "token", "tokens", "api_key", "api_secret"}
+            keys |= {"public_url", "public_base_url"}
             assert set(info) == keys and info["url"] == info["base_url"] + "/v2"
+            assert info["public_url"] == info["public_base_url"] + "/v2" != info["url"]
 
             async def main() -> None:
                 c, snap = await subscribed_url(info["url"], info["token"])

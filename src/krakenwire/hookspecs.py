@@ -73,8 +73,10 @@ def krakenwire_audit(
 @hookspec
 def krakenwire_connection_event(event: str, context: PluginContext, detail: dict[str, Any]) -> None:
     """A connection state change: ``event`` is ``"connected"``, ``"disconnected"``,
-    ``"token_refreshed"`` or ``"cancel_after_failed"``; ``detail`` holds event data (never a
-    secret). Exceptions are logged and counted, never propagated."""
+    ``"token_refreshed"`` or ``"cancel_after_failed"``; from a market-data connection
+    (``detail["connection"] == "market"``) also ``"book_invalid"`` (``symbol``, ``reason``).
+    ``detail`` holds event data (never a secret). Exceptions are logged and counted, never
+    propagated."""
 
 
 @hookspec

@@ -5,7 +5,9 @@ then a cancel finds its order filled first), places quotes around the price over
 ``batch_add``, pulls them all with ``cancel_orders`` and 10-id ``batch_cancel`` round trips,
 each confirmed per id from the executions stream, prints a p50/p99 latency table and what the
 market did, and checks from both the simulator's book and the client's executions stream that
-every order ended (cancelled or filled) and none is left open.
+every order ended (cancelled or filled) and none is left open. Then a quoter keeps quotes
+around the simulator's public book and pulls them with one ``batch_cancel`` from inside the
+book callback whenever the mid moves: its tick-to-cancel times are the last row of the table.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .._connect import connect
 from ..client import Client
 from ..protocol._events import ChannelFrame
 from ..sim import SimConfig, Simulator
+from ._demo_quoter import run_quoter
 
 # The market on, as users should see it: a step every 50 ms, quotes a few ticks from the price
 # fill now and then, and 2 % of cancels race a fill.
@@ -30,6 +33,7 @@ DEMO_CONFIG = SimConfig(
     market_volatility=0.0004,
     tick_size=Decimal(1),
     cancel_race_prob=0.02,
+    book_interval=0.01,
 )
 
 
@@ -78,7 +82,9 @@ async def _place(client: Client, n: int, adds: list[float], mid: Decimal) -> lis
     return ids
 
 
-async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> int:
+async def run_demo(
+    orders: int = 200, rounds: int = 10, samples: int = 1000, quoter_rounds: int = 20
+) -> int:
     """Run the demo; returns the process exit code (0 when every order is confirmed gone)."""
     out = sys.stdout
     cancelled_seen: set[str] = set()
@@ -131,6 +137,8 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
                 small.append(r.latency_ns / 1000)  # the wire round trip, not the confirm wait
                 unconfirmed_ids.extend(r.unconfirmed)
                 not_open.extend(r.not_open)
+            await client.ping()
+            tick_to_cancel, quoter_failed = await run_quoter(client, sim.public_url, quoter_rounds)
             # The simulator answers in order: once the pong is here, every executions update
             # sent before it has been received too.
             await client.ping()
@@ -150,6 +158,7 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
     print(_row(f"cancel_orders({orders} ids) + confirm", totals), file=out)
     print(_row("  its 50-id batch_cancel chunks", chunks), file=out)
     print(_row("batch_cancel(10 ids)", small), file=out)
+    print(_row("quoter: book frame -> batch_cancel", tick_to_cancel), file=out)
     print(f"  (p99 only where n >= {MIN_FOR_P99}: below that it would be the maximum)", file=out)
     partial = sum(1 for t in trades if t.get("order_status") == "partially_filled")
     print(
@@ -161,6 +170,13 @@ async def run_demo(orders: int = 200, rounds: int = 10, samples: int = 1000) -> 
     print(f"open orders left in the simulator: {open_left}", file=out)
     print(f"orders with no 'canceled' or 'filled' execution seen: {len(unconfirmed)}", file=out)
     print(f"ids with an unknown cancel outcome: {len(unconfirmed_ids)}", file=out)
-    ok = open_left == 0 and not unconfirmed and not unconfirmed_ids
+    print(
+        f"quoter: {len(tick_to_cancel)} times the mid moved 2 ticks, each time its quotes were "
+        "pulled by one batch_cancel written inside the book frame's callback",
+        file=out,
+    )
+    for failure in quoter_failed:
+        print(f"quoter failed: {failure}", file=out)
+    ok = open_left == 0 and not unconfirmed and not unconfirmed_ids and not quoter_failed
     print("OK: every order placed is confirmed cancelled or filled" if ok else "FAILED", file=out)
     return 0 if ok else 1

@@ -109,6 +109,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="connection attempts per rolling 10 minutes before a 10-minute ban (HTTP 429), "
         "as Kraken's Cloudflare front does; 0 off (default 150)",
     )
+    parser.add_argument(
+        "--book-interval",
+        type=float,
+        default=0.1,
+        help="seconds between public book moves while anybody subscribes (0: never)",
+    )
+    parser.add_argument(
+        "--book-corrupt-every",
+        type=int,
+        default=None,
+        help="fault: every Nth public book update carries a wrong checksum",
+    )
+    parser.add_argument(
+        "--book-drop-every",
+        type=int,
+        default=None,
+        help="fault: every Nth public book update is not sent",
+    )
+    parser.add_argument(
+        "--book-delay-every",
+        type=int,
+        default=None,
+        help="fault: every Nth public book update leaves --book-delay seconds late",
+    )
+    parser.add_argument(
+        "--book-delay", type=float, default=0.0, help="seconds of --book-delay-every's delay"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
 
 
@@ -133,6 +160,11 @@ def _config(args: argparse.Namespace) -> SimConfig:
         reply_shape=args.reply_shape,
         msg_rate_limit=args.msg_rate_limit or None,
         connect_budget=args.connect_budget or None,
+        book_interval=args.book_interval,
+        book_corrupt_every=args.book_corrupt_every,
+        book_drop_every=args.book_drop_every,
+        book_delay_every=args.book_delay_every,
+        book_delay=args.book_delay,
     )
 
 
@@ -159,6 +191,8 @@ async def run(args: argparse.Namespace) -> int:
                 "url": sim.url,
                 "base_url": sim.base_url,
                 "rest_url": sim.rest_url,
+                "public_url": sim.public_url,
+                "public_base_url": sim.public_base_url,
                 "token": sim.token,
                 "tokens": sim.tokens,
                 "api_key": key,
@@ -169,6 +203,7 @@ async def run(args: argparse.Namespace) -> int:
             print(sim.url, flush=True)
             print(f"base url (for clients that append /v2): {sim.base_url}", flush=True)
             print(f"rest url: {sim.rest_url}", flush=True)
+            print(f"public url (market data): {sim.public_url}", flush=True)
             print(f"token: {sim.token}", flush=True)
             print(f"api key: {key}", flush=True)
             print(f"api secret: {secret}", flush=True)

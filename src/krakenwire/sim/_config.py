@@ -99,6 +99,15 @@ class SimConfig:
         cancel_race_prob: probability that a cancel finds a resting order filled just
             before it (the fill's executions first, then the cancel's "not open" answer);
             works with the market on or off.
+
+    Public endpoint (``Simulator.public_url``: ``book``, ``ticker``, ``trade``, ``instrument``):
+        book_interval: seconds between book moves while anybody subscribes (0: only
+            ``Simulator.publish_book`` moves the books). The books follow the market's price.
+        book_corrupt_every: every Nth book update carries a wrong checksum [fault].
+        book_drop_every: every Nth book update is not sent (the book still moves, so the
+            next checksum a client computes fails) [fault].
+        book_delay_every, book_delay: every Nth book update leaves ``book_delay`` seconds late,
+            and the frames behind it wait (order kept) [fault].
     """
 
     token_ttl: float = 900.0
@@ -150,6 +159,12 @@ class SimConfig:
     taker_fee: Decimal = Decimal("0.004")
     cancel_race_prob: float = 0.0
 
+    book_interval: float = 0.1
+    book_corrupt_every: int | None = None
+    book_drop_every: int | None = None
+    book_delay_every: int | None = None
+    book_delay: float = 0.0
+
     def __post_init__(self) -> None:
         if self.batch_cancel_mode not in ("lenient", "strict"):
             raise ValueError(
@@ -179,11 +194,19 @@ class SimConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0 or None, not {value}")
-        for name in ("close_after", "junk_every"):
+        for name in (
+            "close_after",
+            "junk_every",
+            "book_corrupt_every",
+            "book_drop_every",
+            "book_delay_every",
+        ):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 or None, not {value}")
         if self.market_interval <= 0 or self.market_volatility < 0 or self.tick_size <= 0:
             raise ValueError("market_interval and tick_size must be > 0, volatility >= 0")
+        if self.book_interval < 0 or self.book_delay < 0:
+            raise ValueError("book_interval and book_delay must be >= 0")
         if self.cancel_gone_cost < 0:
             raise ValueError("cancel_gone_cost must be >= 0")

@@ -1,4 +1,5 @@
-"""Loopback stand-in for Kraken's ``POST /0/private/GetWebSocketsToken`` REST endpoint.
+"""Loopback stand-in for Kraken's ``POST /0/private/GetWebSocketsToken`` REST endpoint (and,
+given a ``public`` callback, the public ``/0/public/Assets`` and ``/0/public/AssetPairs``).
 
 It checks requests the way Kraken does (docs.kraken.com/api/docs/guides/spot-rest-auth): the
 ``API-Key`` must be known, ``API-Sign`` must be the HMAC-SHA512 of the exact raw body under that
@@ -14,7 +15,7 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import msgspec
@@ -40,6 +41,8 @@ class RestTokenServer(StartStop):
         host: a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``).
         port: 0 picks a free port; see [`url`][krakenwire.Client.url] after `start`.
         expires: the ``expires`` value of successful replies.
+        public: answers Kraken's public REST endpoints (``Assets``, ``AssetPairs``): called
+            with the endpoint name and the query (GET) or form (POST) parameters.
 
     Attributes:
         fail_with: when set, every request is answered with this Kraken error string.
@@ -57,6 +60,7 @@ class RestTokenServer(StartStop):
         port: int = 0,
         *,
         expires: int = 900,
+        public: Callable[[str, dict[str, str]], dict[str, Any]] | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"RestTokenServer only binds loopback hosts, not {host!r}")
@@ -68,6 +72,7 @@ class RestTokenServer(StartStop):
         self._host = host
         self._port = port
         self._expires = expires
+        self._public = public
         self._last_nonce: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._url = ""
@@ -89,6 +94,10 @@ class RestTokenServer(StartStop):
 
         app = web.Application()
         app.router.add_post(TOKEN_PATH, self._handle)
+        if self._public is not None:
+            for name in ("Assets", "AssetPairs"):
+                app.router.add_get(f"/0/public/{name}", self._handle_public)
+                app.router.add_post(f"/0/public/{name}", self._handle_public)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -112,6 +121,18 @@ class RestTokenServer(StartStop):
         self.requests += 1
         body = await request.read()
         return _reply(self._check(request.headers.get("API-Key"), request.headers, body))
+
+    async def _handle_public(self, request: web.Request) -> web.Response:
+        assert self._public is not None
+        params = dict(request.query)
+        if request.method == "POST":
+            body = await request.read()
+            try:
+                form = parse_qs(body.decode("ascii"), keep_blank_values=True)
+            except (UnicodeDecodeError, ValueError):
+                form = {}
+            params.update({k: v[-1] for k, v in form.items()})
+        return _reply(self._public(request.path.rsplit("/", 1)[-1], params))
 
     def _check(self, key: str | None, headers: Mapping[str, str], body: bytes) -> dict[str, object]:
         if self.fail_with is not None:

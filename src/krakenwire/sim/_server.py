@@ -28,6 +28,8 @@ from ._config import SimConfig
 from ._conn import Conn
 from ._engine import SYSTEMS, Engine
 from ._lifetime import StartStop
+from ._pairs import asset_pairs_reply, assets_reply
+from ._public import PublicHub
 from ._rest import RestTokenServer
 
 __all__ = ["SimConfig", "Simulator"]
@@ -44,7 +46,10 @@ class Simulator(StartStop):
         orders: resting orders to seed on the default account.
         accounts: number of accounts, each with its own key, secret and token.
         config: behaviour switches; defaults to [`SimConfig`][krakenwire.sim.SimConfig].
-        rest: also serve the REST ``GetWebSocketsToken`` endpoint (`rest_url`).
+        rest: also serve the REST ``GetWebSocketsToken`` endpoint (`rest_url`), and
+            with ``public`` the public ``Assets``/``AssetPairs`` endpoints beside it.
+        public: also serve the public market-data endpoint (`public_url`) on its own
+            port: ``instrument``, ``book``, ``ticker``, ``trade``.
         ssl_context: serve ``wss://`` with this context.
 
     Raises:
@@ -61,6 +66,7 @@ class Simulator(StartStop):
         config: SimConfig | None = None,
         rest: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        public: bool = True,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -76,9 +82,20 @@ class Simulator(StartStop):
         self.engine = Engine(self.config, accounts)
         self._ssl = ssl_context
         self._server: asyncio.Server | None = None
+        # The public endpoint (Kraken's ws.kraken.com), on its own loopback port.
+        self.public: PublicHub | None = PublicHub(self.engine) if public else None
+        self.public_port = 0
+        self._public_server: asyncio.Server | None = None
         # The REST GetWebSocketsToken endpoint, on its own loopback port (aiohttp).
         self._rest: RestTokenServer | None = (
-            RestTokenServer(_LiveKeys(self.engine), self.mint_token, host=host) if rest else None
+            RestTokenServer(
+                _LiveKeys(self.engine),
+                self.mint_token,
+                host=host,
+                public=self._public_rest if public else None,
+            )
+            if rest
+            else None
         )
         if orders:
             self.engine.accounts[0].place(orders)
@@ -99,6 +116,47 @@ class Simulator(StartStop):
     def url(self) -> str:
         """``ws://HOST:PORT/v2``, like Kraken's ``wss://ws-auth.kraken.com/v2``."""
         return f"{self.base_url}/v2"
+
+    @property
+    def public_base_url(self) -> str:
+        """``ws://HOST:PUBLIC_PORT`` with no path (python-kraken-sdk appends ``/v2``)."""
+        if self.public is None:
+            raise RuntimeError("this simulator was created with public=False")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        scheme = "wss" if self._ssl is not None else "ws"
+        return f"{scheme}://{host}:{self.public_port}"
+
+    @property
+    def public_url(self) -> str:
+        """``ws://HOST:PUBLIC_PORT/v2``, like Kraken's public ``wss://ws.kraken.com/v2``."""
+        return f"{self.public_base_url}/v2"
+
+    def _hub(self) -> PublicHub:
+        if self.public is None:
+            raise RuntimeError("this simulator was created with public=False")
+        return self.public
+
+    def publish_book(self, symbol: str = "BTC/USD", steps: int = 1) -> None:
+        """Move ``symbol``'s public book ``steps`` times now (each move re-centres it on the
+        market price and changes a few levels) and send every subscriber its updates."""
+        self._hub().publish(symbol, steps)
+
+    def corrupt_book(self, updates: int = 1) -> None:
+        """Give the next ``updates`` book updates (of any symbol) a wrong checksum."""
+        self._hub().corrupt_next += updates
+
+    def drop_book_update(self, updates: int = 1) -> None:
+        """Do not send the next ``updates`` book updates (the book still moves)."""
+        self._hub().drop_next += updates
+
+    def delay_book_update(self, seconds: float) -> None:
+        """Send the next book update ``seconds`` late (the frames behind it wait)."""
+        self._hub().delay_next = seconds
+
+    def _public_rest(self, name: str, params: dict[str, str]) -> dict[str, object]:
+        if name == "Assets":
+            return assets_reply(params)
+        return asset_pairs_reply(self.config, params)
 
     @property
     def rest_url(self) -> str:
@@ -258,6 +316,12 @@ class Simulator(StartStop):
             return
         self._server = await ws_create_server(self._factory, self.host, self.port, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.public is not None:
+            self._public_server = await ws_create_server(
+                self.public.factory, self.host, self.public_port, ssl=self._ssl
+            )
+            self.public_port = self._public_server.sockets[0].getsockname()[1]
+            self.public.start()
         if self._rest is not None:
             await self._rest.start()
         self.engine.start()
@@ -267,10 +331,13 @@ class Simulator(StartStop):
         self.engine.stop()
         for conn in self._live():
             conn.close(1001, b"")
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
+        if self.public is not None:
+            self.public.stop()
+        for server in (self._server, self._public_server):
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+        self._server = self._public_server = None
         if self._rest is not None:
             await self._rest.stop()
         await asyncio.sleep(0)
