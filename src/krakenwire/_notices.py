@@ -23,6 +23,7 @@ __all__ = [
     "RATE_LIMITED",
     "Notice",
     "classify",
+    "flood_notice",
     "record",
 ]
 
@@ -67,6 +68,11 @@ def classify(payload: bytes | memoryview) -> Notice | None:
     if f.Error is None or f.method or f.channel or f.req_id is not None:
         return None  # an error that answers a request is the session's, not a notice
     return Notice(RATE_LIMITED if "rate" in f.Error.lower() else "error", f.Error)
+
+
+def flood_notice(error: str) -> Notice:
+    """The notice of a decoded ``{"Error": ...}`` frame that names no request or channel."""
+    return Notice(RATE_LIMITED if "rate" in error.lower() else "error", error)
 
 
 def record(stats: Any, notice: Notice, where: str = "") -> None:

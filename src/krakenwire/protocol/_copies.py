@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import _messages as m
 from .._results import CancelOrderReply, CancelOrdersResult, ChunkOutcome
-from ..errors import KrakenwireError, NotExecuted, OutcomeUnknown, RequestTimeout
-from ..methods import Call, finish_cancel_order
+from ..errors import KrakenwireError, NotExecuted, OutcomeUnknown, RequestTimeout, reply_error
+from ..methods import PER_ORDER_ERRORS, Call, cancel_order_reply, finish_cancel_order, reply_key
+from ._events import Unmatched
 
 __all__ = [
     "OPEN",
@@ -38,9 +40,11 @@ __all__ = [
     "new_refs",
     "merge",
     "ok",
+    "record_part",
     "refs_complete",
     "timed_out",
     "unknown",
+    "waits_for_stream",
 ]
 
 # A userref cancel without an executions view ends this long after its last reply ("complete as
@@ -255,3 +259,46 @@ def timed_out(c: Copy) -> RequestTimeout:
         timeout=round((c.deadline - c.sent_ns) / 1e9, 3),
         partial=c.replies or (),
     )
+
+
+def waits_for_stream(fate: Fate, final: Any, closed: Callable[[str], str | None] | None) -> bool:
+    """Whether ``final`` (unknown: a copy answered but proves only part, and a lost copy may
+    have done the rest) may still be settled by the executions stream, whose events can trail
+    the reply: a method that reads the stream, a stream to read, and an answer to go with."""
+    return (
+        isinstance(final, OutcomeUnknown)
+        and fate.call.spec.confirmed is not None
+        and closed is not None
+        and any(ok(o) for o in fate.outcomes)
+    )
+
+
+def record_part(c: Copy, r: m.Reply) -> Any:
+    """Record one reply of a multi-reply request (``cancel_order``) on copy ``c``.
+
+    Returns:
+        the `CancelOrderReply` recorded; an `Unmatched` for a reply that answers no order
+        of the request or repeats one (never counted twice); or the error of a first reply
+        that rejects the whole request. An error answers one order; as the FIRST reply only
+        the per-order errors do.
+    """
+    replies = c.replies
+    if replies is None:
+        replies = c.replies = []
+        c.seen = set()
+    seen = c.seen
+    assert seen is not None
+    if r.success:
+        part = cancel_order_reply(r)
+        key = reply_key(c.call, part)
+        if key is None:
+            return Unmatched(r.method, r.req_id, f"order {part.order_id!r} not in request")
+        if key in seen:
+            return Unmatched(r.method, r.req_id, f"duplicate reply for {key!r}")
+        seen.add(key)
+    elif r.success is False and (replies or r.error in PER_ORDER_ERRORS):
+        part = CancelOrderReply(error=r.error or "success:false")
+    else:
+        return reply_error(r.error, r.success, req_id=r.req_id, method=c.call.spec.name)
+    replies.append(part)
+    return part

@@ -20,8 +20,7 @@ from typing import Any
 import msgspec
 
 from .. import _messages as m
-from .._notices import RATE_LIMITED, Notice, classify
-from .._results import CancelOrderReply
+from .._notices import classify, flood_notice
 from .._views import RequestView
 from ..errors import (
     Abandoned,
@@ -30,16 +29,12 @@ from ..errors import (
     KrakenwireError,
     RemoteProtocolError,
     RiskRejected,
-    reply_error,
 )
 from ..methods import (
-    PER_ORDER_ERRORS,
     Call,
     Completion,
     Kind,
-    cancel_order_reply,
     encode_call,
-    reply_key,
 )
 from ..methods import remaining as _remaining
 from ._copies import (
@@ -52,9 +47,11 @@ from ._copies import (
     collected,
     merge,
     new_refs,
+    record_part,
     refs_complete,
     timed_out,
     unknown,
+    waits_for_stream,
 )
 from ._events import Absorbed, ChannelFrame, Completed, Event, Failed, Malformed, Stale, Unmatched
 
@@ -102,6 +99,8 @@ class Router:
         self._fates: dict[int, Fate] = {}  # handle -> multi-copy request
         self._groups: dict[int, Group] = {}  # handle -> cancel_orders group
         self._refs: set[Copy] = set()  # userref cancels pending
+        # handle -> (fate, copy index, deadline): answered, waiting for the executions stream
+        self._stream: dict[int, tuple[Fate, int, int]] = {}
         self.check: Callable[[RequestView], None] | None = None
         self.views = False
         self.hold_stale = False
@@ -117,7 +116,7 @@ class Router:
         return f"Router(pending={self.pending}, token=<redacted>)"
 
     def __len__(self) -> int:
-        return len(self._wire)  # copies pending (what a sweeper waits for)
+        return len(self._wire) + len(self._stream)  # what a sweeper waits for
 
     @property
     def pending(self) -> int:
@@ -126,8 +125,8 @@ class Router:
 
     @property
     def userrefs_pending(self) -> bool:
-        """Userref cancels wait for the executions stream (see `order_seen`)."""
-        return bool(self._refs)
+        """Requests wait for the executions stream (see `order_seen`)."""
+        return bool(self._refs or self._stream)
 
     def copies(self, handle: int) -> list[int]:
         """The ``req_id`` of every copy of request ``handle``."""
@@ -148,12 +147,8 @@ class Router:
         return c.view if c is not None else None
 
     def pending_handles(self) -> list[int]:
-        out = []
-        for c in self._wire.values():
-            h = self._handle(c)
-            if h not in out:
-                out.append(h)
-        return out
+        """The handle of every request with a copy on the wire (each once)."""
+        return list(dict.fromkeys(c.fate.handle if c.fate else c.rid for c in self._wire.values()))
 
     def _new_id(self) -> int:
         rid = self._next_id
@@ -163,11 +158,6 @@ class Router:
             rid = rid + 1 if rid < _MAX_ID else 1
         self._next_id = rid + 1 if rid < _MAX_ID else 1
         return rid
-
-    @staticmethod
-    def _handle(c: Copy) -> int:
-        f = c.fate
-        return f.handle if f is not None else c.rid
 
     # ---- sending --------------------------------------------------------------------------
 
@@ -371,10 +361,7 @@ class Router:
                 err = unknown(c, RemoteProtocolError, f"unreadable reply: {exc}")
                 return self._first(self._done(c, err, now_ns))
         if r.flood_error is not None and not r.channel:
-            # {"Error": "Exceeded msg rate"}: answers no request (the refused one gets no reply)
-            return Notice(
-                RATE_LIMITED if "rate" in r.flood_error.lower() else "error", r.flood_error
-            )
+            return flood_notice(r.flood_error)  # answers no request: the refused one gets none
         try:
             data = _decode_data(r.data) if r.data else None
         except Exception as exc:
@@ -391,39 +378,23 @@ class Router:
 
     def _part(self, c: Copy, r: m.Reply, now_ns: int) -> Event | None:
         """One reply of a multi-reply request (``cancel_order``)."""
-        call = c.call
-        replies = c.replies
-        if replies is None:
-            replies = c.replies = []
-            c.seen = set()
-        seen = c.seen
-        assert seen is not None
-        if r.success:
-            part = cancel_order_reply(r)
-            if part.shape_warnings:
-                self.shape_mismatches += 1
-            key = reply_key(call, part)
-            if key is None:
-                self.unmatched += 1
-                return Unmatched(r.method, r.req_id, f"order {part.order_id!r} not in request")
-            if key in seen:
+        got = record_part(c, r)
+        if type(got) is Unmatched:
+            if got.reason.startswith("duplicate"):
                 self.duplicates += 1
-                return Unmatched(r.method, r.req_id, f"duplicate reply for {key!r}")
-            seen.add(key)
-            replies.append(part)
-        elif r.success is False and (replies or r.error in PER_ORDER_ERRORS):
-            # An error answers one order; as the FIRST reply only the per-order errors do (any
-            # other first error rejects the whole request, handled below).
-            replies.append(CancelOrderReply(error=r.error or "success:false"))
-        else:
-            error = reply_error(r.error, r.success, req_id=r.req_id, method=call.spec.name)
-            return self._first(self._done(c, error, now_ns))
+            else:
+                self.unmatched += 1
+            return got
+        if isinstance(got, KrakenwireError):  # a first error that rejects the whole request
+            return self._first(self._done(c, got, now_ns))
+        if got.shape_warnings:
+            self.shape_mismatches += 1
         refs = c.refs
         if refs is not None:
             refs.last_ns = now_ns
             if not refs_complete(c, refs):
                 return None
-        elif len(replies) < call.expected:
+        elif len(c.replies or ()) < c.call.expected:
             return None
         return self._first(self._done(c, collected(c, now_ns, r.time_in, r.time_out), now_ns))
 
@@ -439,9 +410,11 @@ class Router:
         """The executions stream showed ``order_id`` (``status`` its closing status, or
         ``None`` while open): userref cancels use it to know when their replies are all in.
         Returns the events of requests this completed (also cheap when none pend)."""
-        if not self._refs or userref is None:
-            return []
         out: list[Event] = []
+        if self._stream and status is not None:
+            out.extend(self._recheck_stream(now_ns, False))
+        if not self._refs or userref is None:
+            return out
         ref = str(userref)
         for c in list(self._refs):
             refs = c.refs
@@ -489,6 +462,14 @@ class Router:
         final = merge(fate, i, self.closed)
         if final is OPEN:
             return events
+        if now_ns < c.deadline and waits_for_stream(fate, final, self.closed):
+            self._stream[fate.handle] = (fate, i, c.deadline)  # the stream may still prove it
+            return events
+        return self._settle_fate(fate, c, final, elapsed, events)
+
+    def _settle_fate(
+        self, fate: Fate, c: Copy, final: Any, elapsed: int, events: list[Event]
+    ) -> list[Event]:
         self._close_fate(fate)
         # The caller's event first: it wakes the waiter before the audit work.
         if c.group is not None:
@@ -496,6 +477,18 @@ class Router:
         if isinstance(final, KrakenwireError):
             return [Failed(fate.handle, final, None, elapsed), *events]
         return [Completed(fate.handle, final, None, elapsed), *events]
+
+    def _recheck_stream(self, now_ns: int, expired: bool) -> list[Event]:
+        """Requests waiting for the executions stream: settle those it now proves (or, when
+        ``expired``, those past their deadline: unknown)."""
+        out: list[Event] = []
+        for handle, (fate, i, deadline) in list(self._stream.items()):
+            final = merge(fate, i, self.closed)
+            if waits_for_stream(fate, final, self.closed) and not (expired and deadline <= now_ns):
+                continue
+            del self._stream[handle]
+            out.extend(self._settle_fate(fate, fate.copies[i], final, 0, []))
+        return out
 
     def _close_fate(self, fate: Fate) -> None:
         # A copy still open stays on the wire: its own reply (or deadline) ends it, audited as
@@ -523,7 +516,7 @@ class Router:
         """Expire every copy whose deadline is due: unknown if it was on the wire, its
         stale-token rejection if it was held; end userref cancels without a view whose
         replies have been quiet for `QUIET_NS`."""
-        out: list[Event] = []
+        out: list[Event] = self._recheck_stream(now_ns, True) if self._stream else []
         for c in [c for c in self._refs if c.refs is not None and c.refs.known is None]:
             refs = c.refs
             assert refs is not None
@@ -616,6 +609,9 @@ class Router:
         out: list[Event] = []
         group = self._groups.pop(handle, None)
         if group is not None:
+            for h, (f, i, _) in list(self._stream.items()):
+                if f.copies[i].group is group:  # a chunk waiting for the stream
+                    out.extend(self.abandon(h, now_ns))
             for c in [c for c in self._wire.values() if c.group is group]:
                 c.group = None
                 if c.fate is not None:
@@ -624,6 +620,12 @@ class Router:
                     out.extend(self._abandon_copy(c, now_ns))
             return out
         fate = self._fates.pop(handle, None)
+        parked = self._stream.pop(handle, None)
+        if parked is not None:  # answered, waiting for the stream: unknown, as it stands
+            f, i, _ = parked
+            f.closed = True
+            c = f.copies[i]
+            return [Failed(handle, unknown(c, Abandoned, "the caller stopped waiting"), None, 0)]
         if fate is not None:
             first: KrakenwireError | None = None
             for c in fate.copies:
